@@ -1,0 +1,1 @@
+namespace SmartHub.Hosting.Testing; internal static class Placeholder;
