@@ -1,0 +1,108 @@
+using System.Runtime.InteropServices;
+using SmartHub.Hosting.Orchestration;
+
+namespace SmartHub.Hosting;
+
+/// <summary>The running graph, shaped like Aspire's DistributedApplication.</summary>
+public sealed class DistributedApplication : IAsyncDisposable
+{
+    private readonly Orchestrator _orchestrator;
+    private int _disposed;
+
+    internal DistributedApplication(DistributedApplicationBuilder builder, HostOptions options)
+    {
+        Options = options;
+        Resources = builder.Resources;
+        ResourceNotifications = new ResourceNotificationService();
+        _orchestrator = new Orchestrator(Resources, options, ResourceNotifications, TimeProvider.System);
+    }
+
+    public static IDistributedApplicationBuilder CreateBuilder(string[] args) => new DistributedApplicationBuilder(args);
+
+    public HostOptions Options { get; }
+    public IReadOnlyList<Resource> Resources { get; }
+    public ResourceNotificationService ResourceNotifications { get; }
+
+    /// <summary>Starts every resource in dependency order and returns once all are running and healthy.</summary>
+    public Task StartAsync(CancellationToken cancellationToken = default) => _orchestrator.StartAsync(cancellationToken);
+
+    /// <summary>Stops services first, then PostgreSQL and Redis.</summary>
+    public Task StopAsync(CancellationToken cancellationToken = default) => _orchestrator.StopAsync(cancellationToken);
+
+    /// <summary>Stops one resource on request (no restart follows); the dashboard's and tests' "stop" command.</summary>
+    public Task StopResourceAsync(string name, CancellationToken cancellationToken = default) => _orchestrator.StopResourceAsync(name, cancellationToken);
+
+    /// <summary>Starts a resource stopped on request.</summary>
+    public Task StartResourceAsync(string name, CancellationToken cancellationToken = default) => _orchestrator.StartResourceAsync(name, cancellationToken);
+
+    public void Run() => RunAsync().GetAwaiter().GetResult();
+
+    /// <summary>Starts, waits for Ctrl+C or SIGTERM (or <paramref name="cancellationToken"/>), then stops everything.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken = default)
+    {
+        using var shutdown = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        void OnSignal(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            if (!shutdown.IsCancellationRequested)
+            {
+                HostConsole.Info($"{context.Signal} received: stopping the graph.");
+                shutdown.Cancel();
+            }
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, OnSignal);
+        try
+        {
+            await StartAsync(shutdown.Token).ConfigureAwait(false);
+            HostConsole.PrintResourceTable(ResourceNotifications.Snapshots, _orchestrator.StartupElapsed);
+            await Task.Delay(Timeout.Infinite, shutdown.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            await DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>An HttpClient whose BaseAddress is the resource's HTTP endpoint.</summary>
+    public HttpClient CreateHttpClient(string resourceName) => new() { BaseAddress = GetEndpoint(resourceName) };
+
+    public Uri GetEndpoint(string resourceName) =>
+        Find<ProjectResource>(resourceName).HttpUrl is { } url
+            ? new Uri(url)
+            : throw new InvalidOperationException($"Resource '{resourceName}' has no endpoint yet: start the application first.");
+
+    public Task<string?> GetConnectionStringAsync(string resourceName, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(Find<IResourceWithConnectionString>(resourceName).GetConnectionString());
+    }
+
+    private T Find<T>(string name) where T : class =>
+        Resources.FirstOrDefault(r => r.Name == name) switch
+        {
+            T match => match,
+            null => throw new ArgumentException($"There is no resource named '{name}'.", nameof(name)),
+            var other => throw new ArgumentException($"{other} is not a {typeof(T).Name}.", nameof(name)),
+        };
+
+    /// <summary>The recent output of a resource (bounded).</summary>
+    public ResourceLog GetLog(string resourceName) => _orchestrator.GetLog(resourceName);
+
+    /// <summary>Raised once everything is stopped (the testing builder removes its temporary state folder here).</summary>
+    internal event Action? Disposed;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            await _orchestrator.DisposeAsync().ConfigureAwait(false);
+            Disposed?.Invoke();
+        }
+    }
+}

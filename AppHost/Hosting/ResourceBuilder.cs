@@ -1,0 +1,81 @@
+namespace SmartHub.Hosting;
+
+/// <summary>Fluent configuration of one resource, shaped like Aspire's <c>IResourceBuilder&lt;T&gt;</c>.</summary>
+public interface IResourceBuilder<out T> where T : Resource
+{
+    T Resource { get; }
+    IDistributedApplicationBuilder ApplicationBuilder { get; }
+}
+
+internal sealed class ResourceBuilder<T>(T resource, IDistributedApplicationBuilder builder) : IResourceBuilder<T> where T : Resource
+{
+    public T Resource { get; } = resource;
+    public IDistributedApplicationBuilder ApplicationBuilder { get; } = builder;
+}
+
+public static class ResourceBuilderExtensions
+{
+    /// <summary>Injects the connection string (<c>ConnectionStrings__name</c>) or service address (<c>services__name__http__0</c>) of <paramref name="source"/>.</summary>
+    public static IResourceBuilder<T> WithReference<T>(this IResourceBuilder<T> builder, IResourceBuilder<Resource> source) where T : Resource
+    {
+        if (source.Resource is not (IResourceWithConnectionString or ProjectResource))
+        {
+            throw new ArgumentException($"{source.Resource} cannot be referenced: it has neither a connection string nor an HTTP endpoint.", nameof(source));
+        }
+
+        if (!builder.Resource.References.Contains(source.Resource))
+        {
+            builder.Resource.References.Add(source.Resource);
+        }
+
+        return builder;
+    }
+
+    /// <summary>Starts this resource only once <paramref name="dependency"/> is healthy.</summary>
+    public static IResourceBuilder<T> WaitFor<T>(this IResourceBuilder<T> builder, IResourceBuilder<Resource> dependency) where T : Resource
+    {
+        if (!builder.Resource.WaitsFor.Contains(dependency.Resource))
+        {
+            builder.Resource.WaitsFor.Add(dependency.Resource);
+        }
+
+        return builder;
+    }
+
+    public static IResourceBuilder<T> WithEnvironment<T>(this IResourceBuilder<T> builder, string name, string value) where T : Resource
+    {
+        builder.Resource.Environment[name] = () => value;
+        return builder;
+    }
+
+    public static IResourceBuilder<T> WithEnvironment<T>(this IResourceBuilder<T> builder, string name, IResourceBuilder<ParameterResource> parameter) where T : Resource
+    {
+        builder.Resource.Environment[name] = () => parameter.Resource.Value ?? throw new InvalidOperationException($"Parameter '{parameter.Resource.Name}' has no value.");
+        return builder;
+    }
+
+    /// <summary>Marks the project as reachable from outside the graph (the gateway). Ports stay on loopback locally.</summary>
+    public static IResourceBuilder<ProjectResource> WithExternalHttpEndpoints(this IResourceBuilder<ProjectResource> builder)
+    {
+        builder.Resource.IsExternal = true;
+        return builder;
+    }
+
+    /// <summary>Serves the project on a fixed port (0 or null: a free port).</summary>
+    public static IResourceBuilder<ProjectResource> WithHttpEndpoint(this IResourceBuilder<ProjectResource> builder, int? port)
+    {
+        if (port is < 0 or > 65535)
+        {
+            throw new ArgumentOutOfRangeException(nameof(port), port, "A port is between 0 and 65535.");
+        }
+
+        builder.Resource.RequestedPort = port == 0 ? null : port;
+        return builder;
+    }
+
+    public static IResourceBuilder<ProjectResource> WithArgs(this IResourceBuilder<ProjectResource> builder, params string[] args)
+    {
+        builder.Resource.Args.AddRange(args);
+        return builder;
+    }
+}

@@ -1,0 +1,162 @@
+using System.Net.Sockets;
+
+namespace SmartHub.Hosting.Orchestration;
+
+/// <summary>
+/// A .NET project started from its build output with the environment Aspire injects: ASPNETCORE_URLS,
+/// ConnectionStrings__*, services__*__http__0, OTEL_*. Healthy when its /health answers 200.
+/// </summary>
+internal sealed class ProjectRunner(ProjectResource project, RunContext context, HttpClient http) : ProcessRunner(project, context)
+{
+    protected override string? Endpoint => project.HttpUrl;
+
+    private string? OutputAssembly =>
+        AppHostMetadata.ProjectOutputs.TryGetValue(project.ProjectPath, out var dll) ? dll : null;
+
+    public override void Validate(List<string> problems)
+    {
+        if (!File.Exists(project.ProjectPath))
+        {
+            problems.Add($"Project '{project.Name}': {project.ProjectPath} does not exist.");
+        }
+        else if (OutputAssembly is not { } dll)
+        {
+            problems.Add($"Project '{project.Name}' ({project.ProjectPath}) is not referenced by AppHost.csproj: add a ProjectReference to it with ReferenceOutputAssembly=\"false\".");
+        }
+        else if (!File.Exists(dll))
+        {
+            problems.Add($"Project '{project.Name}' has no build output at {dll}. Build it first: dotnet build SmartHub.sln (./smarthub.sh run builds everything).");
+        }
+
+        if (project.RequestedPort is { } port && !PortAllocator.IsFree(port))
+        {
+            problems.Add($"Port {port} for '{project.Name}' is already in use on 127.0.0.1. Stop what uses it{(project.Name == "gateway" ? ", or choose another port with SMARTHUB_GATEWAY_PORT" : string.Empty)}.");
+        }
+    }
+
+    protected override ProcessSpec CreateSpec()
+    {
+        var dll = OutputAssembly!;
+        var native = Path.ChangeExtension(dll, null);
+        var (file, args) = File.Exists(native) ? (native, new List<string>()) : (DotnetHost, new List<string> { dll });
+        args.AddRange(project.Args);
+        return new ProcessSpec(file, args, Path.GetDirectoryName(project.ProjectPath)!, BuildEnvironment());
+    }
+
+    private static string DotnetHost =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+
+    /// <summary>The environment Aspire gives a project resource.</summary>
+    internal Dictionary<string, string> BuildEnvironment()
+    {
+        var options = Context.Options;
+        var env = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["ASPNETCORE_URLS"] = project.HttpUrl!,
+            ["ASPNETCORE_ENVIRONMENT"] = options.EnvironmentName,
+            ["DOTNET_ENVIRONMENT"] = options.EnvironmentName,
+            ["OTEL_SERVICE_NAME"] = project.Name,
+            ["OTEL_RESOURCE_ATTRIBUTES"] = $"service.instance.id={project.Name}-{Guid.NewGuid():N}",
+            ["DOTNET_SYSTEM_CONSOLE_ALLOW_ANSI_COLOR_REDIRECTION"] = "false",
+            ["Logging__Console__FormatterName"] = "json",
+        };
+        if (options.OtlpEndpoint is { } otlp)
+        {
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp;
+            env["OTEL_EXPORTER_OTLP_PROTOCOL"] = options.OtlpProtocol;
+            env["OTEL_BSP_SCHEDULE_DELAY"] = "1000";
+            env["OTEL_BLRP_SCHEDULE_DELAY"] = "1000";
+            env["OTEL_METRIC_EXPORT_INTERVAL"] = "1000";
+        }
+
+        foreach (var reference in project.References)
+        {
+            switch (reference)
+            {
+                case IResourceWithConnectionString withConnectionString:
+                    env[$"ConnectionStrings__{reference.Name}"] = withConnectionString.GetConnectionString()
+                        ?? throw new InvalidOperationException($"{reference} has no connection string yet.");
+                    break;
+                case ProjectResource service:
+                    env[$"services__{service.Name}__http__0"] = service.HttpUrl
+                        ?? throw new InvalidOperationException($"{reference} has no endpoint yet.");
+                    break;
+            }
+        }
+
+        foreach (var (key, value) in project.Environment)
+        {
+            env[key] = value();
+        }
+
+        return env;
+    }
+
+    protected override async Task<(bool Healthy, string? Description)> ProbeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(3));
+            using var response = await http.GetAsync(new Uri($"{project.HttpUrl}/health"), timeout.Token).ConfigureAwait(false);
+            if (response.IsSuccessStatusCode)
+            {
+                return (true, null);
+            }
+
+            var body = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
+            return (false, $"/health answered {(int)response.StatusCode}: {(body.Length > 300 ? body[..300] : body)}");
+        }
+        catch (HttpRequestException ex) when (ex.InnerException is SocketException)
+        {
+            return (false, "not listening yet");
+        }
+        catch (HttpRequestException ex)
+        {
+            return (false, ex.Message);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return (false, "/health did not answer within 3 s");
+        }
+    }
+}
+
+internal static class PortAllocator
+{
+    private static readonly HashSet<int> Handed = [];
+
+    /// <summary>A free loopback port, never handed out twice by this process.</summary>
+    public static int GetFreePort()
+    {
+        lock (Handed)
+        {
+            for (var attempt = 0; attempt < 50; attempt++)
+            {
+                using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+                var port = ((System.Net.IPEndPoint)socket.LocalEndPoint!).Port;
+                if (Handed.Add(port))
+                {
+                    return port;
+                }
+            }
+
+            throw new DistributedApplicationException("No free loopback port could be found.");
+        }
+    }
+
+    public static bool IsFree(int port)
+    {
+        try
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}

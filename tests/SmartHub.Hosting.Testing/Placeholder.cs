@@ -1,1 +1,0 @@
-namespace SmartHub.Hosting.Testing; internal static class Placeholder;
