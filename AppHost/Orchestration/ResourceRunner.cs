@@ -59,7 +59,7 @@ internal sealed class PassiveRunner(Resource resource, RunContext context, Resou
 /// A resource that is an OS process: started, health-checked until ready, probed periodically, restarted with
 /// exponential backoff when it exits unexpectedly, and stopped gracefully (then killed) on request.
 /// </summary>
-internal abstract class ProcessRunner(Resource resource, RunContext context) : ResourceRunner(resource, context)
+internal abstract partial class ProcessRunner(Resource resource, RunContext context) : ResourceRunner(resource, context)
 {
     private static readonly TimeSpan StableAfter = TimeSpan.FromSeconds(60);
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
@@ -166,11 +166,24 @@ internal abstract class ProcessRunner(Resource resource, RunContext context) : R
         }
     }
 
+    /// <summary>The recent output worth showing in a failure: error lines first (not stack frames), then the last lines.</summary>
     protected string FormatTail()
     {
-        var tail = Log.Tail(15);
-        return tail.Count == 0 ? " It printed nothing." : $" Its last output:{Environment.NewLine}    {string.Join(Environment.NewLine + "    ", tail)}";
+        var tail = Log.Tail(200);
+        if (tail.Count == 0)
+        {
+            return " It printed nothing.";
+        }
+
+        static bool IsStackFrame(string line) => line.TrimStart().StartsWith("at ", StringComparison.Ordinal) || line.TrimStart().StartsWith("---", StringComparison.Ordinal);
+        static string Clip(string line) => line.Length > 400 ? line[..400] + "…" : line;
+        var errors = tail.Where(l => !IsStackFrame(l) && ErrorLine().IsMatch(l)).Distinct().Take(6).ToList();
+        var last = tail.Where(l => !IsStackFrame(l) && !errors.Contains(l)).TakeLast(6);
+        return $" Its output (errors, then the last lines):{Environment.NewLine}    {string.Join(Environment.NewLine + "    ", errors.Concat(last).Select(Clip))}";
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"exception|error|fatal|panic|failed|refused|denied", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex ErrorLine();
 
     private async Task SuperviseAsync(CancellationToken stopping)
     {

@@ -1,0 +1,55 @@
+using SmartHub.ServiceDefaults.Correlation;
+using SmartHub.ServiceDefaults.Errors;
+using SmartHub.ServiceDefaults.ServiceDiscovery;
+using Yarp.ReverseProxy.Transforms;
+
+namespace SmartHub.Gateway.Proxy;
+
+internal static class ProxyExtensions
+{
+    /// <summary>YARP with the in-memory routing table and the correlation-id transforms.</summary>
+    public static WebApplicationBuilder AddGatewayProxy(this WebApplicationBuilder builder)
+    {
+        var clusters = GatewayRoutes.Clusters(new ServiceEndpointResolver(builder.Configuration));
+
+        builder.Services.AddReverseProxy()
+            .LoadFromMemory(GatewayRoutes.Routes, clusters)
+            .AddTransforms(context =>
+            {
+                // The request's validated (or generated) id replaces whatever the client sent.
+                context.AddRequestTransform(transform =>
+                {
+                    if (transform.HttpContext.GetCorrelationId() is { } correlationId)
+                    {
+                        transform.ProxyRequest.Headers.Remove(CorrelationId.HeaderName);
+                        transform.ProxyRequest.Headers.TryAddWithoutValidation(CorrelationId.HeaderName, correlationId);
+                    }
+
+                    return ValueTask.CompletedTask;
+                });
+
+                // One value on the way back, even though the downstream echoes it too.
+                context.AddResponseTransform(transform =>
+                {
+                    if (transform.HttpContext.GetCorrelationId() is { } correlationId)
+                    {
+                        transform.HttpContext.Response.Headers[CorrelationId.HeaderName] = correlationId;
+                    }
+
+                    return ValueTask.CompletedTask;
+                });
+            });
+
+        return builder;
+    }
+
+    public static WebApplication MapGatewayProxy(this WebApplication app)
+    {
+        // Errors the gateway produces itself on the OpenAI surface (502/504 when mcp is down)
+        // use OpenAI's error shape; everything else gets ProblemDetails from the defaults.
+        app.UseOpenAiErrors();
+
+        app.MapReverseProxy();
+        return app;
+    }
+}

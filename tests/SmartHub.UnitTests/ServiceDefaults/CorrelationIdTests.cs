@@ -1,0 +1,77 @@
+using SmartHub.ServiceDefaults.Correlation;
+
+namespace SmartHub.UnitTests.ServiceDefaults;
+
+public sealed class CorrelationIdTests
+{
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("0f8fad5b-d9cb-469f-a165-70867728950e")]
+    [InlineData("svc:req.42_A-b")]
+    public void Well_formed_ids_are_accepted_as_is(string incoming)
+    {
+        Assert.True(CorrelationId.IsValid(incoming));
+        Assert.Equal(incoming, CorrelationId.AcceptOrCreate(incoming));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("has space")]
+    [InlineData("new\nline")]
+    [InlineData("semi;colon")]
+    [InlineData("<script>")]
+    [InlineData("é")]
+    public void Malformed_ids_are_replaced(string? incoming)
+    {
+        var accepted = CorrelationId.AcceptOrCreate(incoming);
+
+        Assert.NotEqual(incoming, accepted);
+        Assert.True(CorrelationId.IsValid(accepted));
+    }
+
+    [Fact]
+    public void Length_is_limited_to_128_characters()
+    {
+        Assert.True(CorrelationId.IsValid(new string('a', 128)));
+        Assert.False(CorrelationId.IsValid(new string('a', 129)));
+    }
+
+    [Fact]
+    public async Task Outgoing_requests_carry_the_current_id_unless_they_set_their_own()
+    {
+        var inner = new HeaderCapturingHandler();
+        using var invoker = new HttpMessageInvoker(new CorrelationIdHandler { InnerHandler = inner });
+
+        CorrelationId.Current = "req-1";
+        try
+        {
+            using (await invoker.SendAsync(new HttpRequestMessage(HttpMethod.Get, "http://core/a"), CancellationToken.None))
+            {
+                Assert.Equal("req-1", inner.LastValue);
+            }
+
+            var explicitRequest = new HttpRequestMessage(HttpMethod.Get, "http://core/b");
+            explicitRequest.Headers.Add(CorrelationId.HeaderName, "mine");
+            using (await invoker.SendAsync(explicitRequest, CancellationToken.None))
+            {
+                Assert.Equal("mine", inner.LastValue);
+            }
+        }
+        finally
+        {
+            CorrelationId.Current = null;
+        }
+    }
+
+    private sealed class HeaderCapturingHandler : HttpMessageHandler
+    {
+        public string? LastValue { get; private set; }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            LastValue = request.Headers.TryGetValues(CorrelationId.HeaderName, out var values) ? string.Join(",", values) : null;
+            return Task.FromResult(new HttpResponseMessage(System.Net.HttpStatusCode.OK));
+        }
+    }
+}

@@ -1,0 +1,206 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SmartHub.ServiceDefaults.Correlation;
+using SmartHub.ServiceDefaults.Http;
+
+namespace SmartHub.UnitTests.ServiceDefaults;
+
+/// <summary>A real Kestrel app on 127.0.0.1:0 with the service defaults, in Development on purpose.</summary>
+public sealed class ServiceDefaultsAppFixture : IAsyncLifetime
+{
+    private WebApplication? _app;
+
+    public HttpClient Client { get; private set; } = null!;
+
+    public bool FlakyIsHealthy { get; set; } = true;
+
+    public async Task InitializeAsync()
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            EnvironmentName = Environments.Development,
+            ApplicationName = "SmartHub.UnitTests",
+        });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddServiceDefaults();
+        builder.Logging.ClearProviders();
+        builder.Services.AddHealthChecks().AddCheck(
+            "flaky",
+            () => FlakyIsHealthy ? HealthCheckResult.Healthy("fine") : HealthCheckResult.Unhealthy("flaky: connection refused"),
+            ["ready"]);
+
+        var app = builder.Build();
+        app.MapDefaultEndpoints();
+        app.MapGet("/boom", string () => throw new InvalidOperationException("secret-internal-detail"));
+        app.MapGet("/echo-header", (HttpContext context) => context.Request.Headers[CorrelationId.HeaderName].ToString());
+        app.MapGet("/call-self", async (IHttpClientFactory factory) =>
+            await factory.CreateClient().GetStringAsync(new Uri("http://self/echo-header")));
+
+        await app.StartAsync();
+        var address = app.Urls.First();
+        app.Configuration["services:self:http:0"] = address;
+
+        _app = app;
+        Client = new HttpClient { BaseAddress = new Uri(address) };
+    }
+
+    public async Task DisposeAsync()
+    {
+        Client.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+}
+
+public sealed class ServiceDefaultsPipelineTests(ServiceDefaultsAppFixture fixture) : IClassFixture<ServiceDefaultsAppFixture>
+{
+    [Fact]
+    public async Task Correlation_id_is_echoed_and_propagated_to_outgoing_calls()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/call-self");
+        request.Headers.Add(CorrelationId.HeaderName, "req-42");
+
+        using var response = await fixture.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("req-42", Assert.Single(response.Headers.GetValues(CorrelationId.HeaderName)));
+        Assert.Equal("req-42", await response.Content.ReadAsStringAsync()); // resolved http://self and carried the id
+    }
+
+    [Fact]
+    public async Task Malformed_correlation_id_is_replaced_by_a_generated_one()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/echo-header");
+        request.Headers.TryAddWithoutValidation(CorrelationId.HeaderName, "bad id;drop table");
+
+        using var response = await fixture.Client.SendAsync(request);
+
+        var echoed = Assert.Single(response.Headers.GetValues(CorrelationId.HeaderName));
+        Assert.NotEqual("bad id;drop table", echoed);
+        Assert.True(CorrelationId.IsValid(echoed));
+    }
+
+    [Fact]
+    public async Task Unhandled_exception_is_a_problem_without_stack_trace_even_in_development()
+    {
+        using var response = await fixture.Client.GetAsync(new Uri("/boom", UriKind.Relative));
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.DoesNotContain("secret-internal-detail", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("InvalidOperationException", body, StringComparison.Ordinal);
+        using var problem = JsonDocument.Parse(body);
+        Assert.Equal(500, problem.RootElement.GetProperty("status").GetInt32());
+        Assert.Equal(32, problem.RootElement.GetProperty("traceId").GetString()!.Length);
+        Assert.Equal(
+            response.Headers.GetValues(CorrelationId.HeaderName).Single(),
+            problem.RootElement.GetProperty("correlationId").GetString());
+    }
+
+    [Fact]
+    public async Task Unknown_route_is_a_404_problem()
+    {
+        using var response = await fixture.Client.GetAsync(new Uri("/nowhere", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Health_reports_every_check_and_turns_503_when_one_is_unhealthy()
+    {
+        try
+        {
+            using var healthy = await fixture.Client.GetAsync(new Uri("/health", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.OK, healthy.StatusCode);
+            Assert.Contains("no-store", healthy.Headers.CacheControl?.ToString(), StringComparison.Ordinal);
+
+            fixture.FlakyIsHealthy = false;
+            using var unhealthy = await fixture.Client.GetAsync(new Uri("/health", UriKind.Relative));
+            using var report = JsonDocument.Parse(await unhealthy.Content.ReadAsStringAsync());
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, unhealthy.StatusCode);
+            Assert.Equal("Unhealthy", report.RootElement.GetProperty("status").GetString());
+            Assert.True(report.RootElement.GetProperty("totalDurationMs").GetDouble() >= 0);
+            var flaky = report.RootElement.GetProperty("checks").EnumerateArray()
+                .Single(c => c.GetProperty("name").GetString() == "flaky");
+            Assert.Equal("Unhealthy", flaky.GetProperty("status").GetString());
+            Assert.Equal("flaky: connection refused", flaky.GetProperty("description").GetString());
+            Assert.True(flaky.TryGetProperty("durationMs", out _));
+        }
+        finally
+        {
+            fixture.FlakyIsHealthy = true;
+        }
+    }
+
+    [Fact]
+    public async Task Alive_only_runs_liveness_checks()
+    {
+        fixture.FlakyIsHealthy = false;
+        try
+        {
+            using var response = await fixture.Client.GetAsync(new Uri("/alive", UriKind.Relative));
+            using var report = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(["self"], report.RootElement.GetProperty("checks").EnumerateArray().Select(c => c.GetProperty("name").GetString()));
+        }
+        finally
+        {
+            fixture.FlakyIsHealthy = true;
+        }
+    }
+}
+
+public sealed class HttpClientDefaultsOptionsTests
+{
+    [Fact]
+    public void Defaults_are_30_seconds_total_and_3_retries()
+    {
+        var options = new HttpClientDefaultsOptions();
+
+        Assert.Equal(TimeSpan.FromSeconds(30), options.TotalTimeout);
+        Assert.Equal(3, options.MaxRetryAttempts);
+    }
+
+    [Fact]
+    public async Task Invalid_configuration_fails_at_start()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = Environments.Production });
+        builder.Configuration["HttpClientDefaults:MaxRetryAttempts"] = "50";
+        builder.AddServiceDefaults();
+        builder.Logging.ClearProviders();
+        using var host = builder.Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains("MaxRetryAttempts", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Configured_total_timeout_applies_to_factory_clients()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration["HttpClientDefaults:TotalTimeout"] = "00:00:07";
+        builder.AddServiceDefaults();
+        builder.Logging.ClearProviders();
+        using var host = builder.Build();
+
+        using var client = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient("any");
+
+        Assert.Equal(TimeSpan.FromSeconds(7), client.Timeout);
+    }
+}
