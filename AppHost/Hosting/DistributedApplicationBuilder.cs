@@ -48,11 +48,7 @@ public sealed class DistributedApplicationBuilder : IDistributedApplicationBuild
     public IResourceBuilder<T> AddResource<T>(T resource) where T : Resource
     {
         ArgumentNullException.ThrowIfNull(resource);
-        if (_resources.Any(r => string.Equals(r.Name, resource.Name, StringComparison.Ordinal)))
-        {
-            throw new DistributedApplicationException($"A resource named '{resource.Name}' already exists. Resource names are unique: they become connection string and service names.");
-        }
-
+        ResourceNames.EnsureUnique(this, resource.Name);
         _resources.Add(resource);
         return new ResourceBuilder<T>(resource, this);
     }

@@ -10,7 +10,7 @@ public static class ResourceExtensions
     /// <summary>A PostgreSQL server run from the system binaries; its password is the parameter <c>{name}-password</c>.</summary>
     public static IResourceBuilder<PostgresServerResource> AddPostgres(this IDistributedApplicationBuilder builder, string name, IResourceBuilder<ParameterResource>? password = null)
     {
-        EnsureUnique(builder, name);
+        ResourceNames.EnsureUnique(builder, name);
         password ??= builder.AddParameter($"{name}-password", secret: true);
         return builder.AddResource(new PostgresServerResource(name, password.Resource));
     }
@@ -26,7 +26,7 @@ public static class ResourceExtensions
     /// <summary>A Redis server run from the system binary; its password is the parameter <c>{name}-password</c>.</summary>
     public static IResourceBuilder<RedisResource> AddRedis(this IDistributedApplicationBuilder builder, string name, IResourceBuilder<ParameterResource>? password = null)
     {
-        EnsureUnique(builder, name);
+        ResourceNames.EnsureUnique(builder, name);
         password ??= builder.AddParameter($"{name}-password", secret: true);
         return builder.AddResource(new RedisResource(name, password.Resource));
     }
@@ -37,14 +37,5 @@ public static class ResourceExtensions
         ArgumentException.ThrowIfNullOrWhiteSpace(projectPath);
         var fullPath = Path.GetFullPath(Path.Combine(builder.AppHostDirectory, projectPath));
         return builder.AddResource(new ProjectResource(name, fullPath));
-    }
-
-    /// <summary>Checks the name before a resource adds its companion parameter, so the error names the resource itself.</summary>
-    private static void EnsureUnique(IDistributedApplicationBuilder builder, string name)
-    {
-        if (builder.Resources.Any(r => r.Name == name))
-        {
-            throw new DistributedApplicationException($"A resource named '{name}' already exists. Resource names are unique: they become connection string and service names.");
-        }
     }
 }

@@ -109,4 +109,13 @@ internal static class ResourceNames
 
         return name;
     }
+
+    /// <summary>Resource names are unique: they become connection string and service names.</summary>
+    public static void EnsureUnique(IDistributedApplicationBuilder builder, string name)
+    {
+        if (builder.Resources.Any(r => string.Equals(r.Name, name, StringComparison.Ordinal)))
+        {
+            throw new DistributedApplicationException($"A resource named '{name}' already exists. Resource names are unique: they become connection string and service names.");
+        }
+    }
 }

@@ -25,7 +25,8 @@ internal sealed class RedisHealthCheck(IRedisClient client, TimeSpan timeout) : 
         }
         catch (RedisConnectionException ex)
         {
-            return Unhealthy(ex.Message, ex); // "Redis at host:port is unavailable: ..."
+            // An expected outage: the message says it all ("Redis at host:port is unavailable: ..."); no stack trace per probe.
+            return Unhealthy(ex.Message, null);
         }
         catch (RedisException ex)
         {
