@@ -65,7 +65,9 @@ public sealed class DistributedApplication : IAsyncDisposable
         }
         finally
         {
+            var stopping = System.Diagnostics.Stopwatch.StartNew();
             await DisposeAsync().ConfigureAwait(false);
+            HostConsole.Info($"Stopped every resource in {stopping.Elapsed.TotalSeconds:0.0} s.");
         }
     }
 

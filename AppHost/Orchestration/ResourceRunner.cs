@@ -45,7 +45,8 @@ internal sealed class PassiveRunner(Resource resource, RunContext context, Resou
             await Notifications.WaitForResourceHealthyAsync(parent.Name, cancellationToken).ConfigureAwait(false);
         }
 
-        Publish(s => s with { State = KnownResourceStates.Running, Health = ResourceHealth.Healthy, StartedAt = Context.Time.GetUtcNow() });
+        var endpoint = Resource is PostgresDatabaseResource database ? $"{Notifications.GetSnapshot(database.Parent.Name).Endpoint}/{database.DatabaseName}" : null;
+        Publish(s => s with { State = KnownResourceStates.Running, Health = ResourceHealth.Healthy, StartedAt = Context.Time.GetUtcNow(), Endpoint = endpoint });
     }
 
     public override Task StopAsync(bool requested)
