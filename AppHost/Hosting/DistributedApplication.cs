@@ -54,20 +54,31 @@ public sealed class DistributedApplication : IAsyncDisposable
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var sigquit = PosixSignalRegistration.Create(PosixSignal.SIGQUIT, OnSignal);
+        var started = false;
         try
         {
             await StartAsync(shutdown.Token).ConfigureAwait(false);
+            started = true;
             HostConsole.PrintResourceTable(ResourceNotifications.Snapshots, _orchestrator.StartupElapsed);
             await Task.Delay(Timeout.Infinite, shutdown.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
         {
         }
+        catch (DistributedApplicationException ex)
+        {
+            // The operator's problem, stated with its fix: no stack trace, a non-zero exit code.
+            HostConsole.Error(ex.Message);
+            Environment.ExitCode = 1;
+        }
         finally
         {
             var stopping = System.Diagnostics.Stopwatch.StartNew();
             await DisposeAsync().ConfigureAwait(false);
-            HostConsole.Info($"Stopped every resource in {stopping.Elapsed.TotalSeconds:0.0} s.");
+            if (started)
+            {
+                HostConsole.Info($"Stopped every resource in {stopping.Elapsed.TotalSeconds:0.0} s.");
+            }
         }
     }
 
