@@ -5,25 +5,43 @@ using SmartHub.Hosting;
 
 var builder = DistributedApplication.CreateBuilder(args);
 
+// Secrets: from Parameters__<name>, else generated once and kept in the state folder. No default password anywhere.
+var adminEmail = builder.AddParameter("admin-email", defaultValue: "admin@smarthub.local");
+var adminPassword = builder.AddParameter("admin-password", secret: true, showWhenGenerated: true);
+var keyEncryptionKey = builder.AddParameter("auth-encryption-key", secret: true);
+var internalToken = builder.AddParameter("internal-token", secret: true);
+
 var postgres = builder.AddPostgres("postgres");
 var authDb = postgres.AddDatabase("authdb");
 var coreDb = postgres.AddDatabase("coredb");
 var cache = builder.AddRedis("cache");
 
 var auth = builder.AddProject("auth", "../AuthService/AuthService.csproj")
-    .WithReference(authDb).WaitFor(authDb);
+    .WithReference(authDb).WaitFor(authDb)
+    .WithReference(cache).WaitFor(cache)
+    .WithEnvironment("Bootstrap__AdminEmail", adminEmail)
+    .WithEnvironment("Bootstrap__AdminPassword", adminPassword)
+    .WithEnvironment("Auth__KeyEncryptionKey", keyEncryptionKey)
+    .WithEnvironment("Internal__Token", internalToken);
 
 var core = builder.AddProject("core", "../CoreService/CoreService.csproj")
-    .WithReference(coreDb).WaitFor(coreDb);
+    .WithReference(coreDb).WaitFor(coreDb)
+    .WithReference(cache).WaitFor(cache)
+    .WithReference(auth)
+    .WithEnvironment("Internal__Token", internalToken);
 
 var mcp = builder.AddProject("mcp", "../McpServer/McpServer.csproj")
     .WithReference(cache).WaitFor(cache)
-    .WithReference(core).WaitFor(core);
+    .WithReference(core).WaitFor(core)
+    .WithReference(auth)
+    .WithEnvironment("Internal__Token", internalToken);
 
 builder.AddProject("gateway", "../Gateway/Gateway.csproj")
+    .WithReference(cache).WaitFor(cache)
     .WithReference(auth).WaitFor(auth)
     .WithReference(core).WaitFor(core)
     .WithReference(mcp).WaitFor(mcp)
+    .WithEnvironment("Internal__Token", internalToken)
     .WithExternalHttpEndpoints()
     .WithHttpEndpoint(port: builder.Configuration.GetValue("SMARTHUB_GATEWAY_PORT", 8080));
 

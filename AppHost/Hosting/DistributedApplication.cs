@@ -60,6 +60,10 @@ public sealed class DistributedApplication : IAsyncDisposable
             await StartAsync(shutdown.Token).ConfigureAwait(false);
             started = true;
             HostConsole.PrintResourceTable(ResourceNotifications.Snapshots, _orchestrator.StartupElapsed);
+            foreach (var parameter in Resources.OfType<ParameterResource>().Where(p => p.GeneratedNow && p.ShowWhenGenerated))
+            {
+                HostConsole.Warn($"First start: parameter '{parameter.Name}' was generated: {parameter.Value} — shown only this once; it is kept in {Options.StateDirectory}/parameters.json (mode 0600). Set Parameters__{parameter.Name} to choose your own.");
+            }
             await Task.Delay(Timeout.Infinite, shutdown.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
@@ -89,6 +93,10 @@ public sealed class DistributedApplication : IAsyncDisposable
         Find<ProjectResource>(resourceName).HttpUrl is { } url
             ? new Uri(url)
             : throw new InvalidOperationException($"Resource '{resourceName}' has no endpoint yet: start the application first.");
+
+    /// <summary>The value of a parameter once the application has started (tests log in with the generated admin password).</summary>
+    public string GetParameterValue(string name) =>
+        Find<ParameterResource>(name).Value ?? throw new InvalidOperationException($"Parameter '{name}' has no value yet: start the application first.");
 
     public Task<string?> GetConnectionStringAsync(string resourceName, CancellationToken cancellationToken = default)
     {

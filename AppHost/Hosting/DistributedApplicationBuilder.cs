@@ -20,6 +20,27 @@ public interface IDistributedApplicationBuilder
 
 public sealed class DistributedApplicationBuilder : IDistributedApplicationBuilder
 {
+    /// <summary>Replicas 2..n of a project become resources named <c>name-2</c>… with the same references and settings.</summary>
+    private void ExpandReplicas()
+    {
+        foreach (var project in _resources.OfType<ProjectResource>().Where(p => p.Replicas > 1 && p.ReplicaOf is null).ToList())
+        {
+            for (var i = 2; i <= project.Replicas; i++)
+            {
+                var replica = new ProjectResource($"{project.Name}-{i}", project.ProjectPath) { IsExternal = project.IsExternal, ReplicaOf = project };
+                replica.WaitsFor.AddRange(project.WaitsFor);
+                replica.References.AddRange(project.References);
+                replica.Args.AddRange(project.Args);
+                foreach (var (key, value) in project.Environment)
+                {
+                    replica.Environment[key] = value;
+                }
+
+                AddResource(replica);
+            }
+        }
+    }
+
     private readonly List<Resource> _resources = [];
     private bool _built;
 
@@ -69,6 +90,7 @@ public sealed class DistributedApplicationBuilder : IDistributedApplicationBuild
         }
 
         _built = true;
+        ExpandReplicas();
         return new DistributedApplication(this, HostOptions.From(Configuration, AppHostDirectory));
     }
 }

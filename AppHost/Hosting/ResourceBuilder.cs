@@ -73,6 +73,15 @@ public static class ResourceBuilderExtensions
         return builder;
     }
 
+    /// <summary>Runs <paramref name="replicas"/> processes of the project, each on its own port, sharing every reference.</summary>
+    public static IResourceBuilder<ProjectResource> WithReplicas(this IResourceBuilder<ProjectResource> builder, int replicas)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(replicas, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(replicas, 16);
+        builder.Resource.Replicas = replicas;
+        return builder;
+    }
+
     public static IResourceBuilder<ProjectResource> WithArgs(this IResourceBuilder<ProjectResource> builder, params string[] args)
     {
         builder.Resource.Args.AddRange(args);

@@ -4,8 +4,8 @@ namespace SmartHub.Hosting;
 public static class ResourceExtensions
 {
     /// <summary>A parameter: configuration <c>Parameters:name</c> (env <c>Parameters__name</c>), else generated once and kept in the state folder.</summary>
-    public static IResourceBuilder<ParameterResource> AddParameter(this IDistributedApplicationBuilder builder, string name, bool secret = false, string? defaultValue = null) =>
-        builder.AddResource(new ParameterResource(name, secret) { DefaultValue = defaultValue });
+    public static IResourceBuilder<ParameterResource> AddParameter(this IDistributedApplicationBuilder builder, string name, bool secret = false, string? defaultValue = null, bool showWhenGenerated = false) =>
+        builder.AddResource(new ParameterResource(name, secret) { DefaultValue = defaultValue, ShowWhenGenerated = showWhenGenerated });
 
     /// <summary>A PostgreSQL server run from the system binaries; its password is the parameter <c>{name}-password</c>.</summary>
     public static IResourceBuilder<PostgresServerResource> AddPostgres(this IDistributedApplicationBuilder builder, string name, IResourceBuilder<ParameterResource>? password = null)

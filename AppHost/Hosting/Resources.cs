@@ -44,6 +44,12 @@ public sealed class ParameterResource(string name, bool secret, int generatedLen
     /// <summary>Set by the orchestrator when the graph is built.</summary>
     public string? Value { get; internal set; }
 
+    /// <summary>True when the value was generated at this start (the first start on this state folder).</summary>
+    public bool GeneratedNow { get; internal set; }
+
+    /// <summary>Show the value once, when it is generated (the first admin's password: nobody else could know it).</summary>
+    public bool ShowWhenGenerated { get; init; }
+
     public override string KindName => "Parameter";
 }
 
@@ -93,6 +99,13 @@ public sealed class ProjectResource(string name, string projectPath) : Resource(
     public int? Port { get; internal set; }
     public string? HttpUrl => Port is null ? null : $"http://127.0.0.1:{Port}";
     public List<string> Args { get; } = [];
+
+    /// <summary>How many processes run this project (each on its own port); replicas 2..n are named <c>name-2</c>…</summary>
+    public int Replicas { get; internal set; } = 1;
+
+    /// <summary>For a replica: the resource it copies.</summary>
+    public ProjectResource? ReplicaOf { get; internal set; }
+
     public override string KindName => "Project";
 }
 

@@ -116,11 +116,19 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, HostOption
     {
         foreach (var parameter in resources.OfType<ParameterResource>())
         {
-            parameter.Value = options.Parameters.GetValueOrDefault(parameter.Name)
-                ?? parameter.DefaultValue
-                ?? (parameter.Secret
-                    ? state.GetOrCreateParameter(parameter.Name, parameter.GeneratedLength)
-                    : throw new DistributedApplicationException($"Parameter '{parameter.Name}' has no value: set Parameters__{parameter.Name} (or Parameters:{parameter.Name} in configuration)."));
+            var configured = options.Parameters.GetValueOrDefault(parameter.Name) ?? parameter.DefaultValue;
+            if (configured is not null)
+            {
+                parameter.Value = configured;
+            }
+            else if (parameter.Secret)
+            {
+                (parameter.Value, parameter.GeneratedNow) = state.GetOrCreateParameter(parameter.Name, parameter.GeneratedLength);
+            }
+            else
+            {
+                throw new DistributedApplicationException($"Parameter '{parameter.Name}' has no value: set Parameters__{parameter.Name} (or Parameters:{parameter.Name} in configuration).");
+            }
         }
     }
 

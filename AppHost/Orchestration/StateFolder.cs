@@ -78,7 +78,7 @@ internal sealed class StateFolder : IDisposable
     }
 
     /// <summary>Value of a generated parameter: read from parameters.json, or generated and persisted there.</summary>
-    public string GetOrCreateParameter(string name, int length)
+    public (string Value, bool Created) GetOrCreateParameter(string name, int length)
     {
         lock (_gate)
         {
@@ -86,14 +86,15 @@ internal sealed class StateFolder : IDisposable
             var values = File.Exists(file)
                 ? JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(file)) ?? []
                 : [];
-            if (!values.TryGetValue(name, out var value))
+            if (values.TryGetValue(name, out var value))
             {
-                value = RandomNumberGenerator.GetString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", length);
-                values[name] = value;
-                WritePrivate(file, JsonSerializer.Serialize(values, Json));
+                return (value, false);
             }
 
-            return value;
+            value = RandomNumberGenerator.GetString("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", length);
+            values[name] = value;
+            WritePrivate(file, JsonSerializer.Serialize(values, Json));
+            return (value, true);
         }
     }
 

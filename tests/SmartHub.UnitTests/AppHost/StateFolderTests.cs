@@ -10,7 +10,7 @@ public sealed class StateFolderTests : IDisposable
     [Fact]
     public void Generated_parameters_are_persisted_privately_and_reused()
     {
-        string first;
+        (string Value, bool Created) first;
         using (var state = StateFolder.Open(_path))
         {
             first = state.GetOrCreateParameter("postgres-password", 32);
@@ -18,10 +18,11 @@ public sealed class StateFolderTests : IDisposable
 
         using var again = StateFolder.Open(_path);
 
-        Assert.Equal(32, first.Length);
-        Assert.True(first.All(char.IsAsciiLetterOrDigit));
-        Assert.Equal(first, again.GetOrCreateParameter("postgres-password", 32));
-        Assert.NotEqual(first, again.GetOrCreateParameter("cache-password", 32));
+        Assert.True(first.Created);
+        Assert.Equal(32, first.Value.Length);
+        Assert.True(first.Value.All(char.IsAsciiLetterOrDigit));
+        Assert.Equal((first.Value, false), again.GetOrCreateParameter("postgres-password", 32));
+        Assert.NotEqual(first.Value, again.GetOrCreateParameter("cache-password", 32).Value);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_path, "parameters.json")));
     }
 
