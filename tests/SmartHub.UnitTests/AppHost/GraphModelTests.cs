@@ -22,6 +22,23 @@ public sealed class GraphModelTests
     }
 
     [Fact]
+    public void Replicas_become_resources_of_their_own_with_the_same_references()
+    {
+        var builder = NewBuilder();
+        var cache = builder.AddRedis("cache");
+        builder.AddProject("gateway", "../Gateway/Gateway.csproj").WithReference(cache).WaitFor(cache).WithEnvironment("A", "1").WithReplicas(3);
+
+        var app = builder.Build();
+
+        var replicas = app.Resources.OfType<ProjectResource>().ToDictionary(p => p.Name);
+        Assert.Equal(["gateway", "gateway-2", "gateway-3"], replicas.Keys.Order());
+        Assert.All(replicas.Values, r => Assert.Equal([cache.Resource], r.References));
+        Assert.All(replicas.Values, r => Assert.Equal([cache.Resource], r.WaitsFor));
+        Assert.Equal("1", replicas["gateway-3"].Environment["A"]());
+        Assert.Same(replicas["gateway"], replicas["gateway-2"].ReplicaOf);
+    }
+
+    [Fact]
     public void A_cycle_is_rejected_with_its_path()
     {
         var builder = NewBuilder();
