@@ -1,3 +1,4 @@
+using SmartHub.ServiceDefaults.Redis;
 using SmartHub.CoreService.Apis;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -5,10 +6,15 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddNpgsqlDataSource("coredb");
 builder.AddPostgresMigrations("coredb", typeof(Program).Assembly);
+builder.AddRedisClient("cache");
+builder.AddSmartHubAuthentication();
 
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
+app.UseAuthentication();
+app.UseAuthorization();
 app.MapStatusApi();
+app.MapWhoAmIApi();
 
 app.Run();

@@ -1,20 +1,38 @@
+using SmartHub.Gateway.Edge;
 using SmartHub.Gateway.Health;
 using SmartHub.Gateway.Proxy;
+using SmartHub.Gateway.RateLimiting;
 using SmartHub.Gateway.ResponseTime;
+using SmartHub.Gateway.SecurityHeaders;
+using SmartHub.ServiceDefaults.Redis;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+builder.AddRedisClient(EdgeExtensions.CacheName);
+builder.AddSmartHubAuthentication();
+builder.AddSecurityHeaders();
+builder.AddGatewayEdge();
+builder.AddGatewayRateLimiting();
+builder.AddResponseTimeSamples();
 builder.AddGatewayProxy();
 builder.AddDownstreamHealthChecks();
 
 var app = builder.Build();
 
+// Order matters (see README "Gateway edge"): headers first so every response carries them, errors included;
+// identity before rate limits (the bucket is per key/user); rate limits before authorization (floods of bad
+// credentials are limited by IP too) and before proxying.
+app.UseSecurityHeaders();
 app.UseResponseTime();
-app.MapDefaultEndpoints();
-
-// Edge security (next issue) goes here, before the proxy: UseAuthentication, UseAuthorization, UseRateLimiter.
-
+app.MapDefaultEndpoints();          // span enrichment, X-Correlation-ID, ProblemDetails for errors, /health, /alive
+app.UseCanonicalPaths();            // 400 for //, dot segments, encoded slashes: policies match on paths
+app.UseInternalHeaderStripping();   // no client-sent X-Internal-Token, X-SmartHub-*, X-User-* ...
+app.UseRequestBodyLimits();         // 413 before anything is read
+app.UseGatewayCors();               // preflights answered here
+app.UseAuthentication();
+app.UseGatewayRateLimiting();
+app.UseAuthorization();             // the route table's policies
 app.MapGatewayProxy();
 
 app.Run();

@@ -7,11 +7,14 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddOpenAiErrors();
 builder.AddRedisClient("cache");
+builder.AddSmartHubAuthentication();
 
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
 app.UseOpenAiErrors();
+app.UseAuthentication();
+app.UseAuthorization();
 app.MapOpenAiApi();
 
 app.Run();

@@ -178,7 +178,10 @@ internal abstract partial class ProcessRunner(Resource resource, RunContext cont
 
         static bool IsStackFrame(string line) => line.TrimStart().StartsWith("at ", StringComparison.Ordinal) || line.TrimStart().StartsWith("---", StringComparison.Ordinal);
         static string Clip(string line) => line.Length > 400 ? line[..400] + "…" : line;
-        var errors = tail.Where(l => !IsStackFrame(l) && ErrorLine().IsMatch(l)).Distinct().Take(6).ToList();
+        // A dying process prints its fatal error last: prefer the last error lines, an unhandled exception first of all.
+        var candidates = tail.Where(l => !IsStackFrame(l) && ErrorLine().IsMatch(l)).Distinct().ToList();
+        var errors = candidates.Where(l => l.StartsWith("Unhandled exception", StringComparison.Ordinal))
+            .Concat(candidates.TakeLast(6)).Distinct().Take(6).ToList();
         var last = tail.Where(l => !IsStackFrame(l) && !errors.Contains(l)).TakeLast(6);
         return $" Its output (errors, then the last lines):{Environment.NewLine}    {string.Join(Environment.NewLine + "    ", errors.Concat(last).Select(Clip))}";
     }

@@ -15,6 +15,7 @@ public static class StatusApi
         var api = app.MapGroup("/auth").WithTags("Status");
 
         api.MapGet("/status", GetStatusAsync)
+            .RequireAuthorization()
             .WithName("GetAuthStatus")
             .WithSummary("Service status: database server, address and applied schema version.");
 

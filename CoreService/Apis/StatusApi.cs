@@ -15,6 +15,7 @@ public static class StatusApi
         var api = app.MapGroup("/api").WithTags("Status");
 
         api.MapGet("/status", GetStatusAsync)
+            .RequireAuthorization()
             .WithName("GetCoreStatus")
             .WithSummary("Service status: database server, address and applied schema version.");
 

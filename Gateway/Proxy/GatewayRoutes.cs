@@ -1,25 +1,95 @@
+using Microsoft.AspNetCore.Builder;
+using SmartHub.ServiceDefaults.Authentication;
 using SmartHub.ServiceDefaults.ServiceDiscovery;
 using Yarp.ReverseProxy.Configuration;
 
 namespace SmartHub.Gateway.Proxy;
 
 /// <summary>
-/// The gateway's routing table: path prefixes to downstream services. Paths are forwarded
-/// unchanged; destinations come from the same service-discovery configuration the AppHost
-/// injects (<c>services__auth__http__0</c>, ...), every configured index being a destination.
+/// The gateway's routing and route-policy table: path prefixes to downstream services, each with who may call it and
+/// which limits apply. Paths are forwarded unchanged; destinations come from the same service-discovery configuration
+/// the AppHost injects (<c>services__auth__http__0</c>, ...), every configured index being a destination.
 /// </summary>
 internal static class GatewayRoutes
 {
     /// <summary>The downstream services, in the order their health is reported.</summary>
     public static IReadOnlyList<string> Services { get; } = ["auth", "core", "mcp"];
 
-    public static IReadOnlyList<RouteConfig> Routes { get; } =
+    private static readonly string[] Post = ["POST"];
+    private static readonly string[] GetOrHead = ["GET", "HEAD"];
+
+    /// <summary>
+    /// The route table, <b>in order</b>: a row's position is its YARP <see cref="RouteConfig.Order"/>, so the first row
+    /// that matches a request wins and specific rows sit above the catch-all of their prefix. A request no row matches
+    /// (and that is not <c>/health</c> or <c>/alive</c>) is a 404.
+    /// <list type="bullet">
+    /// <item>Anonymous: register, login, refresh, JWKS, the CSP report endpoint (and the gateway's own /health, /alive).</item>
+    /// <item><c>/auth/admin/**</c> needs <c>users:manage</c>; <c>/api/v1/admin/**</c> <c>system:read</c>;
+    /// <c>/api/v1/monitoring/**</c> <c>monitoring:read</c>; <c>/v1/**</c> and <c>/mcp</c> <c>chat:use</c>.</item>
+    /// <item>Everything else under <c>/auth</c> and <c>/api</c> needs an authenticated identity (JWT or API key).</item>
+    /// </list>
+    /// To protect a new admin surface, add a row above the catch-all of its prefix, e.g.
+    /// <c>new("core-credits-admin", "core", "/api/v1/credits/admin/{**rest}", null, GatewayPolicies.Permission(Permissions.CreditsGrant), Api, Default)</c>.
+    /// Downstream services check identity and permissions themselves too; this table is the first line, not the only one.
+    /// </summary>
+    public static IReadOnlyList<GatewayRoute> Table { get; } =
     [
-        Route("auth", "auth", "/auth/{**rest}"),
-        Route("core", "core", "/api/{**rest}"),
-        Route("openai", "mcp", "/v1/{**rest}"),
-        Route("mcp", "mcp", "/mcp/{**rest}"),
+        // ---- AuthService: /auth/** -------------------------------------------------------------------------------
+        new("auth-register", "auth", "/auth/register", Post, GatewayPolicies.Anonymous, RateLimitScope.Auth, BodyLimit.Default),
+        new("auth-login", "auth", "/auth/login", Post, GatewayPolicies.Anonymous, RateLimitScope.Auth, BodyLimit.Default),
+        new("auth-refresh", "auth", "/auth/refresh", Post, GatewayPolicies.Anonymous, RateLimitScope.Auth, BodyLimit.Default),
+        new("auth-jwks", "auth", "/auth/.well-known/jwks.json", GetOrHead, GatewayPolicies.Anonymous, RateLimitScope.Auth, BodyLimit.Default),
+        // Authenticated calls under /auth are limited per caller like any API call; the per-IP "auth" limit is for the
+        // anonymous credential endpoints above, where the IP is all there is to key on (brute force, sign-up floods).
+        new("auth-admin", "auth", "/auth/admin/{**rest}", null, GatewayPolicies.Permission(Permissions.UsersManage), RateLimitScope.Api, BodyLimit.Default),
+        new("auth", "auth", "/auth/{**rest}", null, GatewayPolicies.Authenticated, RateLimitScope.Api, BodyLimit.Default),
+
+        // ---- CoreService: /api/** --------------------------------------------------------------------------------
+        new("core-csp-report", "core", "/api/v1/security/csp-report", Post, GatewayPolicies.Anonymous, RateLimitScope.Api, BodyLimit.Default),
+        new("core-admin", "core", "/api/v1/admin/{**rest}", null, GatewayPolicies.Permission(Permissions.SystemRead), RateLimitScope.Api, BodyLimit.Default),
+        new("core-monitoring", "core", "/api/v1/monitoring/{**rest}", null, GatewayPolicies.Permission(Permissions.MonitoringRead), RateLimitScope.Api, BodyLimit.Default),
+        new("core", "core", "/api/{**rest}", null, GatewayPolicies.Authenticated, RateLimitScope.Api, BodyLimit.Default),
+
+        // ---- McpServer: the OpenAI-compatible API and MCP ---------------------------------------------------------
+        new("openai", "mcp", "/v1/{**rest}", null, GatewayPolicies.Permission(Permissions.ChatUse), RateLimitScope.Api, BodyLimit.Chat),
+        new("mcp", "mcp", "/mcp/{**rest}", null, GatewayPolicies.Permission(Permissions.ChatUse), RateLimitScope.Api, BodyLimit.Chat),
     ];
+
+    /// <summary>The table as YARP routes; each row's index is its <see cref="RouteConfig.Order"/>.</summary>
+    public static IReadOnlyList<RouteConfig> Routes { get; } = [.. Table.Select((row, index) => new RouteConfig
+    {
+        RouteId = row.RouteId,
+        ClusterId = row.ClusterId,
+        Order = index,
+        AuthorizationPolicy = row.Policy,
+        Match = new RouteMatch { Path = row.Path, Methods = row.Methods },
+    })];
+
+    /// <summary>The named (non-special) policies the table refers to; each must be registered at start-up.</summary>
+    public static IReadOnlyList<string> NamedPolicies { get; } = [.. Table
+        .Select(row => row.Policy)
+        .Where(policy => policy is not (GatewayPolicies.Anonymous or GatewayPolicies.Authenticated))
+        .Distinct(StringComparer.Ordinal)];
+
+    private static readonly Dictionary<string, GatewayRoute> s_byId = Table.ToDictionary(row => row.RouteId, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The row of a route id, or null.</summary>
+    public static GatewayRoute? Find(string routeId) => s_byId.GetValueOrDefault(routeId);
+
+    /// <summary>
+    /// For <c>MapReverseProxy().ConfigureEndpoints(...)</c>: attaches the row to its YARP endpoint, where the edge
+    /// middleware (rate limits, body limits, error shapes) finds it with <c>GetEndpoint()?.Metadata.GetMetadata</c>.
+    /// </summary>
+    public static void AttachRow(IEndpointConventionBuilder endpoint, RouteConfig route)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(route);
+
+        if (Find(route.RouteId) is { } row)
+        {
+            endpoint.WithMetadata(row);
+        }
+    }
 
     /// <summary>One cluster per service; throws naming the missing variable when a service has no address.</summary>
     public static IReadOnlyList<ClusterConfig> Clusters(ServiceEndpointResolver resolver)
@@ -59,11 +129,4 @@ internal static class GatewayRoutes
 
         return clusters;
     }
-
-    private static RouteConfig Route(string routeId, string clusterId, string path) => new()
-    {
-        RouteId = routeId,
-        ClusterId = clusterId,
-        Match = new RouteMatch { Path = path },
-    };
 }

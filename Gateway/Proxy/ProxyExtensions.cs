@@ -1,3 +1,5 @@
+using SmartHub.Gateway.Edge;
+using SmartHub.Gateway.ResponseTime;
 using SmartHub.ServiceDefaults.Correlation;
 using SmartHub.ServiceDefaults.Errors;
 using SmartHub.ServiceDefaults.ServiceDiscovery;
@@ -43,13 +45,26 @@ internal static class ProxyExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Maps the route table. Each YARP endpoint carries its <see cref="GatewayRoute"/> row (read by the edge
+    /// middleware) and its authorization policy. The proxy pipeline: response-time sample, 413 mapping, then YARP's
+    /// own steps (session affinity, load balancing, passive health checks) and the forwarder.
+    /// </summary>
     public static WebApplication MapGatewayProxy(this WebApplication app)
     {
         // Errors the gateway produces itself on the OpenAI surface (502/504 when mcp is down)
         // use OpenAI's error shape; everything else gets ProblemDetails from the defaults.
         app.UseOpenAiErrors();
 
-        app.MapReverseProxy();
+        app.MapReverseProxy(proxy =>
+            {
+                proxy.UseResponseTimeSamples();
+                proxy.Use(RequestBodyLimitMiddleware.MapBodyTooLargeAsync);
+                proxy.UseSessionAffinity();
+                proxy.UseLoadBalancing();
+                proxy.UsePassiveHealthChecks();
+            })
+            .ConfigureEndpoints(GatewayRoutes.AttachRow);
         return app;
     }
 }

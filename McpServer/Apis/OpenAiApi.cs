@@ -18,6 +18,7 @@ public static class OpenAiApi
         var v1 = app.MapGroup(OpenAiErrorExtensions.PathPrefix).WithTags("OpenAI");
 
         v1.MapGet("/status", GetStatusAsync)
+            .RequireAuthorization()
             .WithName("GetMcpStatus")
             .WithSummary("Service status: the Redis server it uses and its PING round trip.");
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Gateway benchmark (issue "Identity and edge security"): requests/s and p99 through the Gateway with API-key auth,
-# rate limiting (limit set high) and security headers to a trivial authenticated endpoint (CoreService GET /api/ping),
+# rate limiting (limit set high) and security headers to a trivial authenticated endpoint (CoreService GET /api/v1/whoami, claims only),
 # against a bare YARP pass-through (tests/benchmarks/BareProxy) to the same endpoint, in the same run, wrk -t2 -c50.
 # Also login throughput (bounded by PBKDF2 at 600,000 iterations by design).
 #
@@ -38,8 +38,8 @@ key=$(curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: application/
 
 ASPNETCORE_URLS="http://127.0.0.1:$bare" tests/benchmarks/BareProxy/bin/Release/net10.0/BareProxy --destination "$core" >/dev/null 2>&1 &
 pids+=($!)
-until curl -fsS -o /dev/null -H "X-API-Key: $key" "http://127.0.0.1:$bare/api/ping" 2>/dev/null; do sleep 0.05; done
-curl -fsS -o /dev/null -H "X-API-Key: $key" "http://127.0.0.1:$gw/api/ping"
+until curl -fsS -o /dev/null -H "X-API-Key: $key" "http://127.0.0.1:$bare/api/v1/whoami" 2>/dev/null; do sleep 0.05; done
+curl -fsS -o /dev/null -H "X-API-Key: $key" "http://127.0.0.1:$gw/api/v1/whoami"
 
 run() { # url -> "rps p99ms"
   wrk -t2 -c50 -d"${secs}s" --latency -H "X-API-Key: $key" "$1" | awk '
@@ -48,12 +48,12 @@ run() { # url -> "rps p99ms"
     / Non-2xx/ {bad=$NF}
     END {printf "%s %s %s\n", rps, p99, (bad==""?0:bad)}'
 }
-wrk -t2 -c50 -d3s -H "X-API-Key: $key" "http://127.0.0.1:$gw/api/ping" >/dev/null
-wrk -t2 -c50 -d3s -H "X-API-Key: $key" "http://127.0.0.1:$bare/api/ping" >/dev/null
+wrk -t2 -c50 -d3s -H "X-API-Key: $key" "http://127.0.0.1:$gw/api/v1/whoami" >/dev/null
+wrk -t2 -c50 -d3s -H "X-API-Key: $key" "http://127.0.0.1:$bare/api/v1/whoami" >/dev/null
 g=(); b=()
 for i in $(seq 1 "$rounds"); do
-  g+=("$(run "http://127.0.0.1:$gw/api/ping")")
-  b+=("$(run "http://127.0.0.1:$bare/api/ping")")
+  g+=("$(run "http://127.0.0.1:$gw/api/v1/whoami")")
+  b+=("$(run "http://127.0.0.1:$bare/api/v1/whoami")")
 done
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 g_rps=$(printf '%s\n' "${g[@]}" | awk '{print $1}' | median); b_rps=$(printf '%s\n' "${b[@]}" | awk '{print $1}' | median)

@@ -1,24 +1,113 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
 using SmartHub.Hosting;
 using SmartHub.Hosting.Testing;
 
 namespace SmartHub.IntegrationTests.Hosting;
 
-/// <summary>One running graph (real PostgreSQL, Redis and service processes) shared by the tests of a collection.</summary>
+/// <summary>
+/// One running graph (real PostgreSQL, Redis and service processes, two gateway replicas) shared by the tests of a
+/// collection. Each test creates its own users and keys, so tests do not depend on each other's data.
+/// </summary>
 public sealed class GraphFixture : IAsyncLifetime
 {
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(2);
 
     private IDistributedApplicationTestingBuilder? _builder;
+    private string? _adminToken;
 
     public DistributedApplication App { get; private set; } = null!;
+
+    /// <summary>Gateway replica 1 (anonymous).</summary>
     public HttpClient Gateway { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
         _builder = await DistributedApplicationTestingBuilder.CreateAsync<Program>();
+        // Two replicas share one rate-limit budget through Redis. The defaults (5 req/s per IP on /auth) would throttle
+        // a test suite that all comes from 127.0.0.1, so they are raised here; the limits are tested with a key override.
+        _builder.CreateResourceBuilder<ProjectResource>("gateway")
+            .WithReplicas(2)
+            .WithEnvironment("RateLimits__Auth__PermitsPerSecond", "1000")
+            .WithEnvironment("RateLimits__Auth__Burst", "2000")
+            .WithEnvironment("RateLimits__Api__PermitsPerSecond", "1000")
+            .WithEnvironment("RateLimits__Api__Burst", "2000");
         App = await _builder.BuildAsync();
         await App.StartAsync().WaitAsync(StartTimeout);
         Gateway = App.CreateHttpClient("gateway");
+    }
+
+    /// <summary>A client of gateway replica <paramref name="replica"/> (1 or 2) with the given credentials.</summary>
+    public HttpClient Client(string? bearer = null, string? apiKey = null, int replica = 1)
+    {
+        var client = App.CreateHttpClient(replica == 1 ? "gateway" : $"gateway-{replica}");
+        if (bearer is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        }
+
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Add("X-API-Key", apiKey);
+        }
+
+        return client;
+    }
+
+    public string AdminEmail => App.GetParameterValue("admin-email");
+
+    public async Task<string> AdminTokenAsync() =>
+        _adminToken ??= (await LoginAsync(AdminEmail, App.GetParameterValue("admin-password"))).AccessToken;
+
+    public async Task<HttpClient> AdminClientAsync(int replica = 1) => Client(bearer: await AdminTokenAsync(), replica: replica);
+
+    public async Task<TokenPair> LoginAsync(string email, string password)
+    {
+        using var response = await Gateway.PostAsJsonAsync("/auth/login", new { email, password });
+        Assert.True(response.IsSuccessStatusCode, $"login of {email} failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return new TokenPair(body.GetProperty("accessToken").GetString()!, body.GetProperty("refreshToken").GetString()!);
+    }
+
+    /// <summary>Registers a new user (unique email) with role <paramref name="role"/> and logs in.</summary>
+    public async Task<TestUser> NewUserAsync(string role = "user")
+    {
+        var email = $"u{Guid.NewGuid():N}@tests.smarthub.local";
+        var password = "correct horse battery " + Guid.NewGuid().ToString("N")[..8];
+        using (var response = await Gateway.PostAsJsonAsync("/auth/register", new { email, password, displayName = "Test user" }))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
+        }
+
+        var tokens = await LoginAsync(email, password);
+        var id = await UserIdAsync(tokens.AccessToken);
+        if (role != "user")
+        {
+            using var admin = await AdminClientAsync();
+            using var assign = await admin.PutAsJsonAsync($"/auth/admin/users/{id}/roles", new { roles = new[] { role } });
+            Assert.True(assign.IsSuccessStatusCode, $"assigning {role}: {(int)assign.StatusCode} {await assign.Content.ReadAsStringAsync()}");
+            tokens = await LoginAsync(email, password);
+        }
+
+        return new TestUser(id, email, password, tokens);
+    }
+
+    public async Task<string> UserIdAsync(string accessToken)
+    {
+        using var client = Client(bearer: accessToken);
+        var me = await client.GetFromJsonAsync<JsonElement>("/auth/me");
+        return me.GetProperty("id").GetString()!;
+    }
+
+    /// <summary>Creates an API key for <paramref name="user"/>; returns (id, key).</summary>
+    public async Task<(string Id, string Key)> NewApiKeyAsync(TestUser user, int? rateLimitPerSecond = null, string[]? scopes = null)
+    {
+        using var client = Client(bearer: user.Tokens.AccessToken);
+        using var response = await client.PostAsJsonAsync("/auth/api-keys", new { name = "test key", scopes, rateLimitPerSecond });
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Created, $"key creation: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return (body.GetProperty("id").GetString()!, body.GetProperty("key").GetString()!);
     }
 
     public async Task DisposeAsync()
@@ -30,6 +119,10 @@ public sealed class GraphFixture : IAsyncLifetime
         }
     }
 }
+
+public sealed record TokenPair(string AccessToken, string RefreshToken);
+
+public sealed record TestUser(string Id, string Email, string Password, TokenPair Tokens);
 
 [CollectionDefinition(Name)]
 public sealed class GraphCollection : ICollectionFixture<GraphFixture>

@@ -1,0 +1,259 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using SmartHub.AuthService.Audit;
+using SmartHub.AuthService.Options;
+using SmartHub.AuthService.Passwords;
+using SmartHub.AuthService.Tokens;
+using SmartHub.AuthService.Users;
+using SmartHub.ServiceDefaults.Authentication;
+
+namespace SmartHub.AuthService.Apis;
+
+public sealed record RegisterRequest(string? Email, string? Password, string? DisplayName);
+
+/// <summary>The same for a new account and an existing email: registration does not reveal which emails exist.</summary>
+public sealed record RegisterResponse(string Email, string Status);
+
+public sealed record LoginRequest(string? Email, string? Password);
+
+public sealed record RefreshRequest(string? RefreshToken);
+
+public sealed record TokenResponse(string AccessToken, string RefreshToken, int ExpiresIn, string TokenType);
+
+public sealed record MeResponse(
+    Guid Id,
+    string Email,
+    string? DisplayName,
+    IReadOnlyList<string> Roles,
+    IReadOnlyList<string> Permissions,
+    string AuthenticationMethod,
+    Guid? ApiKeyId,
+    IReadOnlyList<string>? Scopes,
+    DateTimeOffset CreatedAt);
+
+/// <summary>Accounts and sessions: register, login, refresh, logout, me.</summary>
+public static class AuthApi
+{
+    private const string InvalidCredentialsDetail = "Invalid email or password.";
+
+    public static IEndpointRouteBuilder MapAuthApi(this IEndpointRouteBuilder app)
+    {
+        var auth = app.MapGroup("/auth").WithTags("Accounts");
+
+        auth.MapPost("/register", RegisterAsync)
+            .WithName("Register")
+            .WithSummary("Create an account (role user). Answers 201 with the same body whether or not the email was already taken.");
+
+        auth.MapPost("/login", LoginAsync)
+            .WithName("Login")
+            .WithSummary("Exchange email and password for an access token (15 min) and a refresh token. 5 failures lock the account for 15 min.");
+
+        auth.MapPost("/refresh", RefreshAsync)
+            .WithName("Refresh")
+            .WithSummary("Rotate a refresh token: new access and refresh tokens. A reused refresh token revokes its whole family.");
+
+        auth.MapPost("/logout", LogoutAsync)
+            .RequireAuthorization()
+            .WithName("Logout")
+            .WithSummary("Revoke the presented refresh token's family.");
+
+        auth.MapGet("/me", GetMeAsync)
+            .RequireAuthorization()
+            .WithName("GetMe")
+            .WithSummary("The caller: id, email, roles and the permissions of the credential used.");
+
+        return app;
+    }
+
+    public static async Task<Results<Created<RegisterResponse>, ValidationProblem>> RegisterAsync(
+        RegisterRequest? request,
+        UserStore users,
+        PasswordHashing passwords,
+        HttpContext httpContext,
+        ILogger<RegisterRequest> logger,
+        CancellationToken cancellationToken)
+    {
+        if (request is null)
+        {
+            return AuthProblems.Invalid("body", "A JSON body {email, password, displayName?} is required.");
+        }
+
+        var email = Credentials.NormalizeEmail(request.Email ?? "");
+        var errors = new Dictionary<string, string[]>();
+        AddError(errors, "email", Credentials.ValidateEmail(email));
+        AddError(errors, "password", Credentials.ValidatePassword(request.Password));
+        AddError(errors, "displayName", Credentials.ValidateDisplayName(request.DisplayName));
+        if (errors.Count > 0)
+        {
+            return AuthProblems.Invalid(errors);
+        }
+
+        // Hash first, whatever happens next: an existing email costs the same time as a new one.
+        var hash = await passwords.HashAsync(request.Password!, cancellationToken);
+        var displayName = string.IsNullOrWhiteSpace(request.DisplayName) ? null : request.DisplayName.Trim();
+        var created = await users.RegisterAsync(email, displayName, hash, AuditContext.From(httpContext), cancellationToken);
+        if (!created)
+        {
+            // In production the owner would get an e-mail ("someone tried to register with your address").
+            logger.LogInformation("Registration for an existing email answered like a new one");
+        }
+
+        return TypedResults.Created("/auth/me", new RegisterResponse(email, "registered"));
+    }
+
+    public static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> LoginAsync(
+        LoginRequest? request,
+        UserStore users,
+        PasswordHashing passwords,
+        RefreshTokenStore refreshTokens,
+        AccessTokenIssuer issuer,
+        AuditLog audit,
+        IOptions<AuthOptions> options,
+        TimeProvider timeProvider,
+        HttpContext httpContext,
+        CancellationToken cancellationToken)
+    {
+        if (request is null || string.IsNullOrEmpty(request.Email) || string.IsNullOrEmpty(request.Password))
+        {
+            return AuthProblems.Invalid("credentials", "A JSON body {email, password} is required.");
+        }
+
+        if (request.Password.Length > Credentials.MaxPasswordLength || request.Email.Length > Credentials.MaxEmailLength + 64)
+        {
+            return AuthProblems.Invalid("credentials", "The email or password is too long.");
+        }
+
+        var settings = options.Value;
+        var email = Credentials.NormalizeEmail(request.Email);
+        var context = AuditContext.From(httpContext);
+        var user = await users.FindByEmailAsync(email, cancellationToken);
+        if (user is null)
+        {
+            // The same PBKDF2 work as a real check, so the answer time does not reveal unknown emails.
+            await passwords.SimulateAsync(request.Password, cancellationToken);
+            await audit.WriteAsync(AuditTypes.LoginFailed, context, null, new { email, reason = "unknown_email" }, cancellationToken);
+            return InvalidCredentials();
+        }
+
+        var verification = await passwords.VerifyAsync(request.Password, user.PasswordHash, cancellationToken);
+        var now = timeProvider.GetUtcNow();
+        if (user.IsDisabled || user.LockedUntil > now)
+        {
+            // Locked or disabled: the same answer as a wrong password; only the audit log tells.
+            await audit.WriteAsync(AuditTypes.LoginFailed, context, user.Id,
+                new { email, reason = user.IsDisabled ? "disabled" : "locked", lockedUntil = user.LockedUntil }, cancellationToken);
+            return InvalidCredentials();
+        }
+
+        if (verification == PasswordVerification.Failed)
+        {
+            var lockedNow = await users.RecordFailedLoginAsync(user.Id, settings.LockoutThreshold, settings.LockoutDuration, cancellationToken);
+            await audit.WriteAsync(AuditTypes.LoginFailed, context, user.Id, new { email, reason = "wrong_password" }, cancellationToken);
+            if (lockedNow)
+            {
+                await audit.WriteAsync(AuditTypes.LoginLocked, context, user.Id,
+                    new { email, lockedUntil = now + settings.LockoutDuration, failures = settings.LockoutThreshold }, cancellationToken);
+            }
+
+            return InvalidCredentials();
+        }
+
+        var newHash = verification == PasswordVerification.SuccessRehashNeeded
+            ? await passwords.HashAsync(request.Password, cancellationToken)
+            : null;
+        await users.RecordSuccessfulLoginAsync(user.Id, newHash, cancellationToken);
+
+        var access = await issuer.IssueAsync(new TokenSubject(user.Id, user.Email, user.Roles, user.Permissions, user.SessionsRevokedAt), cancellationToken);
+        var refresh = await refreshTokens.IssueAsync(user.Id, cancellationToken);
+        await audit.WriteAsync(AuditTypes.LoginSucceeded, context with { ActorId = user.Id }, user.Id,
+            new { email, tokenId = access.TokenId, rehashed = newHash is not null }, cancellationToken);
+
+        return Tokens(httpContext, access, refresh, now);
+    }
+
+    public static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> RefreshAsync(
+        RefreshRequest? request,
+        RefreshTokenStore refreshTokens,
+        AccessTokenIssuer issuer,
+        TimeProvider timeProvider,
+        HttpContext httpContext,
+        CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(request?.RefreshToken))
+        {
+            return AuthProblems.Invalid("refreshToken", "A JSON body {refreshToken} is required.");
+        }
+
+        var result = await refreshTokens.RotateAsync(request.RefreshToken, AuditContext.From(httpContext), cancellationToken);
+        if (result.Status != RefreshStatus.Rotated)
+        {
+            return AuthProblems.Problem(StatusCodes.Status401Unauthorized, AuthProblems.InvalidRefreshToken, "Invalid refresh token",
+                "The refresh token is invalid, expired or revoked; sign in again.");
+        }
+
+        var user = result.User!;
+        var access = await issuer.IssueAsync(new TokenSubject(user.Id, user.Email, user.Roles, user.Permissions, user.SessionsRevokedAt), cancellationToken);
+        return Tokens(httpContext, access, result.RefreshToken!, timeProvider.GetUtcNow());
+    }
+
+    public static async Task<Results<NoContent, ValidationProblem>> LogoutAsync(
+        RefreshRequest? request,
+        ClaimsPrincipal principal,
+        RefreshTokenStore refreshTokens,
+        CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(request?.RefreshToken))
+        {
+            return AuthProblems.Invalid("refreshToken", "A JSON body {refreshToken} is required.");
+        }
+
+        // Unknown or foreign tokens are ignored: logout is idempotent and reveals nothing about other sessions.
+        await refreshTokens.RevokeFamilyOfAsync(request.RefreshToken, principal.UserId(), cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    public static async Task<Results<Ok<MeResponse>, ProblemHttpResult>> GetMeAsync(
+        ClaimsPrincipal principal,
+        UserStore users,
+        CancellationToken cancellationToken)
+    {
+        var id = principal.UserId();
+        var user = await users.FindByIdAsync(id, cancellationToken);
+        if (user is null)
+        {
+            return AuthProblems.UserNotFound(id);
+        }
+
+        var isApiKey = principal.IsApiKey();
+        return TypedResults.Ok(new MeResponse(
+            user.Id,
+            user.Email,
+            user.DisplayName,
+            user.Roles,
+            principal.Permissions(),
+            isApiKey ? SmartHubClaims.ApiKeyMethod : SmartHubClaims.PasswordMethod,
+            isApiKey && Guid.TryParse(principal.FindFirst(SmartHubClaims.ApiKeyId)?.Value, out var keyId) ? keyId : null,
+            isApiKey ? [.. principal.FindAll(SmartHubClaims.Scope).Select(c => c.Value)] : null,
+            user.CreatedAt));
+    }
+
+    private static Ok<TokenResponse> Tokens(HttpContext httpContext, IssuedAccessToken access, string refreshToken, DateTimeOffset now)
+    {
+        httpContext.Response.Headers.CacheControl = "no-store";
+        httpContext.Response.Headers.Pragma = "no-cache";
+        var expiresIn = (int)Math.Round((access.ExpiresAt - now).TotalSeconds);
+        return TypedResults.Ok(new TokenResponse(access.Token, refreshToken, expiresIn, "Bearer"));
+    }
+
+    private static ProblemHttpResult InvalidCredentials() =>
+        AuthProblems.Problem(StatusCodes.Status401Unauthorized, AuthProblems.InvalidCredentials, "Invalid credentials", InvalidCredentialsDetail);
+
+    private static void AddError(Dictionary<string, string[]> errors, string field, string? error)
+    {
+        if (error is not null)
+        {
+            errors[field] = [error];
+        }
+    }
+}

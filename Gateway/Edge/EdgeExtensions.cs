@@ -1,0 +1,68 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using SmartHub.Gateway.Telemetry;
+
+namespace SmartHub.Gateway.Edge;
+
+internal static class EdgeExtensions
+{
+    /// <summary>Redis resource name (ConnectionStrings:cache): shared rate-limit buckets and the response-time stream.</summary>
+    public const string CacheName = "cache";
+
+    /// <summary>
+    /// The edge's options and services: body limits, CORS, error bodies for 401/403, metrics.
+    /// Redis going down degrades the gateway (local rate limits, samples kept in memory) but does not make it unready,
+    /// so its health check reports Degraded instead of Unhealthy.
+    /// </summary>
+    public static WebApplicationBuilder AddGatewayEdge(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<GatewayOptions>()
+            .BindConfiguration(GatewayOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<GatewayOptions>>((kestrel, gateway) =>
+            kestrel.Limits.MaxRequestBodySize = Math.Max(gateway.Value.MaxRequestBodyBytes, gateway.Value.MaxChatRequestBodyBytes));
+
+        var cors = builder.Configuration.GetSection(GatewayCorsOptions.SectionName).Get<GatewayCorsOptions>() ?? new GatewayCorsOptions();
+        if (cors.Validate() is { Count: > 0 } corsErrors)
+        {
+            throw new OptionsValidationException(GatewayCorsOptions.SectionName, typeof(GatewayCorsOptions), corsErrors);
+        }
+
+        builder.Services.AddSingleton(cors);
+        if (cors.IsEnabled)
+        {
+            builder.Services.AddCors(options => options.AddDefaultPolicy(cors.BuildPolicy()));
+        }
+
+        builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, GatewayAuthorizationResultHandler>();
+        builder.Services.AddSingleton<GatewayMetrics>();
+
+        // AddRedisClient(CacheName) registers the "cache" check (Program.cs calls it).
+        builder.Services.Configure<HealthCheckServiceOptions>(options =>
+        {
+            foreach (var registration in options.Registrations)
+            {
+                if (registration.Name == CacheName)
+                {
+                    registration.FailureStatus = HealthStatus.Degraded;
+                }
+            }
+        });
+
+        return builder;
+    }
+
+    /// <summary>CORS (only when origins are configured; preflights are answered here, before authentication).</summary>
+    public static IApplicationBuilder UseGatewayCors(this IApplicationBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.ApplicationServices.GetRequiredService<GatewayCorsOptions>().IsEnabled ? app.UseCors() : app;
+    }
+
+    /// <summary>Body size limits per route (413 before anything is forwarded).</summary>
+    public static IApplicationBuilder UseRequestBodyLimits(this IApplicationBuilder app) =>
+        app.UseMiddleware<RequestBodyLimitMiddleware>();
+}

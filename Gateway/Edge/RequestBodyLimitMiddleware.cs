@@ -1,0 +1,73 @@
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using SmartHub.Gateway.Proxy;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace SmartHub.Gateway.Edge;
+
+/// <summary>
+/// Request body limits per route (<see cref="BodyLimit"/>): a declared <c>Content-Length</c> above the limit is refused
+/// with 413 before anything is read or forwarded; a chunked body that grows past it is cut off by Kestrel while YARP
+/// streams it, and <see cref="MapBodyTooLargeAsync"/> turns YARP's error into the same 413.
+/// </summary>
+internal sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<GatewayOptions> options)
+{
+    private readonly long _default = options.Value.MaxRequestBodyBytes;
+    private readonly long _chat = options.Value.MaxChatRequestBodyBytes;
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        var row = context.GetEndpoint()?.Metadata.GetMetadata<GatewayRoute>();
+        var limit = row?.BodyLimit == BodyLimit.Chat ? _chat : _default;
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+        {
+            feature.MaxRequestBodySize = limit;
+        }
+
+        if (context.Request.ContentLength > limit)
+        {
+            return TooLargeAsync(context, limit);
+        }
+
+        return next(context);
+    }
+
+    /// <summary>In the proxy pipeline, around the forwarder: a body cut off by the limit is a 413, not YARP's 400.</summary>
+    public static async Task MapBodyTooLargeAsync(HttpContext context, Func<Task> next)
+    {
+        await next();
+
+        if (!context.Response.HasStarted
+            && context.GetForwarderErrorFeature() is { Error: ForwarderError.RequestBodyClient, Exception: { } error }
+            && IsBodyTooLarge(error)
+            && context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize is { } limit)
+        {
+            await TooLargeAsync(context, limit);
+        }
+    }
+
+    /// <summary>Kestrel's "Request body too large", possibly wrapped (YARP reports an AggregateException).</summary>
+    internal static bool IsBodyTooLarge(Exception exception) => exception switch
+    {
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => true,
+        AggregateException aggregate => aggregate.InnerExceptions.Any(IsBodyTooLarge),
+        { InnerException: { } inner } => IsBodyTooLarge(inner),
+        _ => false,
+    };
+
+    private static Task TooLargeAsync(HttpContext context, long limit) => GatewayErrors.WriteAsync(
+        context,
+        StatusCodes.Status413PayloadTooLarge,
+        GatewayErrors.TypeContentTooLarge,
+        "Content Too Large",
+        $"The request body is larger than the {Describe(limit)} allowed on this route.",
+        "request_too_large");
+
+    internal static string Describe(long bytes) => bytes switch
+    {
+        >= 1024 * 1024 when bytes % (1024 * 1024) == 0 => $"{bytes / (1024 * 1024)} MiB",
+        >= 1024 when bytes % 1024 == 0 => $"{bytes / 1024} KiB",
+        _ => $"{bytes} bytes",
+    };
+}

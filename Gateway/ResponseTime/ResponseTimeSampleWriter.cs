@@ -1,0 +1,157 @@
+using Microsoft.Extensions.Options;
+using SmartHub.Gateway.Telemetry;
+using SmartHub.ServiceDefaults.Redis;
+
+namespace SmartHub.Gateway.ResponseTime;
+
+/// <summary>
+/// Drains <see cref="ResponseTimeSampleQueue"/> into the Redis stream in batches of pipelined XADDs. While Redis is
+/// down it keeps its batch and retries with backoff (250 ms doubling to 5 s); meanwhile the queue absorbs new samples
+/// up to its bound and drops (and counts) beyond it. On shutdown it keeps running until the web server has stopped
+/// (so samples of requests finishing during the graceful drain are included), then flushes what is left within
+/// <see cref="FlushTimeout"/>.
+/// </summary>
+internal sealed class ResponseTimeSampleWriter(
+    ResponseTimeSampleQueue queue,
+    IRedisClient redis,
+    IOptions<ResponseTimeSampleOptions> options,
+    GatewayMetrics metrics,
+    TimeProvider timeProvider,
+    ILogger<ResponseTimeSampleWriter> logger) : BackgroundService, IHostedLifecycleService
+{
+    public static readonly TimeSpan FlushTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+
+    private readonly ResponseTimeSampleOptions _options = options.Value;
+    private bool _failing;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var reader = queue.Reader;
+        var batch = new List<ResponseTimeSample>(_options.BatchSize);
+        try
+        {
+            while (await reader.WaitToReadAsync(stoppingToken))
+            {
+                while (batch.Count < _options.BatchSize && reader.TryRead(out var sample))
+                {
+                    batch.Add(sample);
+                }
+
+                await WriteAsync(batch, stoppingToken);
+                batch.Clear();
+                queue.ReportDrops(force: false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Flush deadline passed: what is still here is lost, and says so.
+            var left = batch.Count + queue.Count;
+            if (left > 0)
+            {
+                queue.RecordDrop(left);
+                logger.LogWarning("{Count} response-time samples could not be written to Redis before shutdown", left);
+            }
+        }
+
+        queue.ReportDrops(force: true);
+    }
+
+    /// <summary>Writes the batch (pipelined), retrying the samples that failed until they are written or the writer stops.</summary>
+    private async Task WriteAsync(List<ResponseTimeSample> batch, CancellationToken stoppingToken)
+    {
+        var backoff = MinBackoff;
+        var tasks = new Task<string>[batch.Count];
+        while (true)
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                tasks[i] = batch[i].WriteAsync(redis, _options.StreamKey, _options.MaxStreamLength, stoppingToken);
+            }
+
+            try
+            {
+                await Task.WhenAll(tasks.AsSpan(0, batch.Count));
+            }
+#pragma warning disable CA1031 // each task is inspected below
+            catch (Exception) when (!stoppingToken.IsCancellationRequested)
+#pragma warning restore CA1031
+            {
+            }
+
+            stoppingToken.ThrowIfCancellationRequested();
+
+            // Keep only what failed.
+            var written = 0;
+            Exception? error = null;
+            var kept = 0;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (tasks[i].IsCompletedSuccessfully)
+                {
+                    written++;
+                }
+                else
+                {
+                    error ??= tasks[i].Exception?.InnerException;
+                    batch[kept++] = batch[i];
+                }
+            }
+
+            batch.RemoveRange(kept, batch.Count - kept);
+            metrics.SamplesWritten.Add(written);
+
+            if (batch.Count == 0)
+            {
+                if (_failing)
+                {
+                    _failing = false;
+                    logger.LogInformation("Response-time samples are written to Redis again");
+                }
+
+                return;
+            }
+
+            if (!_failing)
+            {
+                _failing = true;
+                logger.LogWarning(
+                    "Response-time samples cannot be written to Redis ({Error}); retrying, up to {Capacity} samples wait in memory",
+                    error?.Message, _options.QueueCapacity);
+            }
+
+            await Task.Delay(backoff, timeProvider, stoppingToken);
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+        }
+    }
+
+    // Stop order: the host stops hosted services in reverse registration order, so this one would stop before the web
+    // server has drained its requests. Instead it keeps draining until StoppedAsync (after every StopAsync, the
+    // server's included), then completes the queue and gives the flush FlushTimeout.
+    public override Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StoppedAsync(CancellationToken cancellationToken)
+    {
+        queue.Complete();
+        if (ExecuteTask is { } running)
+        {
+            try
+            {
+                await running.WaitAsync(FlushTimeout, timeProvider, cancellationToken);
+            }
+            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+            {
+                // Cancel below; ExecuteAsync counts and logs what is left.
+            }
+        }
+
+        await base.StopAsync(CancellationToken.None);
+    }
+}

@@ -1,0 +1,29 @@
+using System.Security.Cryptography;
+
+namespace SmartHub.Gateway.SecurityHeaders;
+
+/// <summary>
+/// The per-request Content-Security-Policy nonce: 16 bytes from the cryptographic RNG, base64. A page that needs an
+/// inline script or style puts it in <c>nonce="..."</c>; it is in <c>HttpContext.Items[<see cref="ItemKey"/>]</c>
+/// (or <see cref="GetCspNonce"/>), and the response's CSP names the same value.
+/// </summary>
+public static class CspNonce
+{
+    public const string ItemKey = "SmartHub.CspNonce";
+
+    private const int Bytes = 16;
+
+    public static string Create()
+    {
+        Span<byte> bytes = stackalloc byte[Bytes];
+        RandomNumberGenerator.Fill(bytes);
+        return Convert.ToBase64String(bytes);
+    }
+
+    /// <summary>The nonce of the current request, or null outside the gateway's pipeline.</summary>
+    public static string? GetCspNonce(this HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.Items.TryGetValue(ItemKey, out var value) ? value as string : null;
+    }
+}

@@ -1,0 +1,63 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using SmartHub.ServiceDefaults.Authentication;
+
+namespace Microsoft.Extensions.Hosting;
+
+public static class AuthenticationExtensions
+{
+    /// <summary>
+    /// SmartHub's authentication, the same in every service and the gateway:
+    /// <list type="bullet">
+    /// <item>"SmartHub" (default): a policy scheme forwarding <c>Authorization: Bearer shk_…</c> and <c>X-API-Key</c> to
+    /// "ApiKey" and any other bearer token to "Bearer".</item>
+    /// <item>"Bearer": ES256 JWTs checked against AuthService's JWKS (<see cref="IJwksProvider"/>), then the user's
+    /// revocation time in Redis.</item>
+    /// <item>"ApiKey": in-process cache → Redis → AuthService's internal verify endpoint (<see cref="IApiKeyAuthority"/>),
+    /// evicted by <c>auth:revocations</c> messages.</item>
+    /// <item>Authorization with one policy per permission (<c>perm:users:manage</c> ...) and no fallback policy: endpoints
+    /// opt in with <c>RequireAuthorization()</c>, health probes stay anonymous.</item>
+    /// </list>
+    /// Binds "Auth" (<see cref="SmartHubAuthenticationOptions"/>) and "Internal" (<see cref="InternalOptions"/>, required).
+    /// Uses the registered <c>IRedisClient</c> when there is one (call <c>AddRedisClient</c> first or after — it is
+    /// resolved lazily); without Redis, API keys go to AuthService directly and the revocation check is off.
+    /// To replace <see cref="IJwksProvider"/> or <see cref="IApiKeyAuthority"/> (AuthService does), register yours first.
+    /// Then <c>app.UseAuthentication(); app.UseAuthorization();</c> after <c>MapDefaultEndpoints()</c>.
+    /// </summary>
+    public static TBuilder AddSmartHubAuthentication<TBuilder>(this TBuilder builder)
+        where TBuilder : IHostApplicationBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<SmartHubAuthenticationOptions>()
+            .BindConfiguration(SmartHubAuthenticationOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddOptions<InternalOptions>()
+            .BindConfiguration(InternalOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        services.TryAddSingleton<IJwksProvider, HttpJwksProvider>();
+        services.TryAddSingleton<IApiKeyAuthority, HttpApiKeyAuthority>();
+        services.TryAddSingleton<SmartHubTokenValidator>();
+        services.TryAddSingleton<UserRevocationCache>();
+        services.TryAddSingleton<ApiKeyVerifier>();
+        services.TryAddSingleton<InternalTokenVerifier>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RevocationListener>());
+        services.AddHttpClient(HttpJwksProvider.HttpClientName);
+        services.AddHttpClient(HttpApiKeyAuthority.HttpClientName);
+
+        services.AddAuthentication(SmartHubAuth.Scheme)
+            .AddPolicyScheme(SmartHubAuth.Scheme, "SmartHub (JWT or API key)", options =>
+                options.ForwardDefaultSelector = CredentialReader.SelectScheme)
+            .AddScheme<JwtBearerSchemeOptions, JwtBearerAuthenticationHandler>(SmartHubAuth.BearerScheme, "JWT access token", null)
+            .AddScheme<ApiKeySchemeOptions, ApiKeyAuthenticationHandler>(SmartHubAuth.ApiKeyScheme, "API key", null);
+        services.AddAuthorization(options => options.AddPermissionPolicies());
+
+        return builder;
+    }
+}

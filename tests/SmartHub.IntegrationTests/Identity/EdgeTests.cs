@@ -1,0 +1,134 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using SmartHub.IntegrationTests.Hosting;
+
+namespace SmartHub.IntegrationTests.Identity;
+
+/// <summary>What every response from the gateway carries, and how it answers bad input.</summary>
+[Collection(GraphCollection.Name)]
+public sealed class EdgeTests(GraphFixture graph)
+{
+    private static readonly Dictionary<string, string> Required = new()
+    {
+        ["X-Content-Type-Options"] = "nosniff",
+        ["X-Frame-Options"] = "DENY",
+        ["Referrer-Policy"] = "strict-origin-when-cross-origin",
+        ["X-DNS-Prefetch-Control"] = "off",
+        ["X-Download-Options"] = "noopen",
+        ["X-Permitted-Cross-Domain-Policies"] = "none",
+        ["X-XSS-Protection"] = "0",
+    };
+
+    public static TheoryData<string, string> Responses => new()
+    {
+        { "GET", "/health" },                       // the gateway's own
+        { "GET", "/auth/.well-known/jwks.json" },   // proxied
+        { "GET", "/auth/me" },                      // 401
+        { "GET", "/no/such/route" },                // 404
+    };
+
+    [Theory]
+    [MemberData(nameof(Responses))]
+    public async Task Every_response_carries_the_security_headers(string method, string path)
+    {
+        using var response = await graph.Gateway.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+
+        foreach (var (name, value) in Required)
+        {
+            Assert.True(response.Headers.TryGetValues(name, out var values), $"{name} missing on {path} ({(int)response.StatusCode})");
+            Assert.Equal(value, Assert.Single(values));
+        }
+
+        Assert.Contains("camera=()", response.Headers.GetValues("Permissions-Policy").Single(), StringComparison.Ordinal);
+        var csp = response.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.Contains("'nonce-", csp, StringComparison.Ordinal);
+        Assert.Contains("report-uri /api/v1/security/csp-report", csp, StringComparison.Ordinal);
+        Assert.False(response.Headers.Contains("Server"), "no Server header");
+        Assert.True(response.Headers.Contains("X-Response-Time"));
+        Assert.True(response.Headers.Contains("X-Correlation-ID"));
+    }
+
+    [Fact]
+    public async Task Csp_nonce_is_new_on_every_response()
+    {
+        using var first = await graph.Gateway.GetAsync("/health");
+        using var second = await graph.Gateway.GetAsync("/health");
+
+        Assert.NotEqual(first.Headers.GetValues("Content-Security-Policy").Single(), second.Headers.GetValues("Content-Security-Policy").Single());
+    }
+
+    [Fact]
+    public async Task A_well_formed_correlation_id_is_kept_and_a_bad_one_replaced()
+    {
+        using var good = new HttpRequestMessage(HttpMethod.Get, "/health") { Headers = { { "X-Correlation-ID", "test-correlation-123" } } };
+        using var bad = new HttpRequestMessage(HttpMethod.Get, "/health") { Headers = { { "X-Correlation-ID", "<script>alert(1)</script>" } } };
+
+        using var kept = await graph.Gateway.SendAsync(good);
+        using var replaced = await graph.Gateway.SendAsync(bad);
+
+        Assert.Equal("test-correlation-123", kept.Headers.GetValues("X-Correlation-ID").Single());
+        Assert.NotEqual("<script>alert(1)</script>", replaced.Headers.GetValues("X-Correlation-ID").Single());
+    }
+
+    [Fact]
+    public async Task Forged_internal_identity_headers_grant_nothing()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/auth/admin/users")
+        {
+            Headers =
+            {
+                { "X-Internal-Token", graph.App.GetParameterValue("internal-token") },
+                { "X-SmartHub-User-Id", Guid.NewGuid().ToString() },
+                { "X-User-Roles", "admin" },
+            },
+        };
+
+        using var response = await graph.Gateway.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Oversized_body_is_refused_with_413()
+    {
+        var big = new string('x', 4 * 1024 * 1024);
+        // Expect: 100-continue, as clients do for big uploads: the gateway answers from Content-Length, before the body.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/auth/login")
+        {
+            Content = new StringContent($"{{\"email\":\"{big}\"}}", Encoding.UTF8, "application/json"),
+            Headers = { ExpectContinue = true },
+        };
+        using var response = await graph.Gateway.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Theory]
+    [InlineData("{not json")]
+    [InlineData("{}")]
+    [InlineData("{\"email\":\"not-an-email\",\"password\":\"long enough password\"}")]
+    [InlineData("{\"email\":\"a@b.example\",\"password\":\"short\"}")]
+    [InlineData("[1,2,3]")]
+    public async Task Bad_registration_input_is_a_400_problem(string json)
+    {
+        using var response = await graph.Gateway.PostAsync("/auth/register", new StringContent(json, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.DoesNotContain("   at ", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Services_reject_direct_calls_without_identity()
+    {
+        using var core = graph.App.CreateHttpClient("core");
+        using var auth = graph.App.CreateHttpClient("auth");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await core.GetAsync("/api/status")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await auth.GetAsync("/auth/admin/users")).StatusCode);
+        using var verify = await auth.PostAsJsonAsync("/internal/auth/api-keys/verify", new { key = "shk_whatever" });
+        Assert.Equal(HttpStatusCode.Unauthorized, verify.StatusCode);
+    }
+}

@@ -1,0 +1,133 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SmartHub.Gateway.ResponseTime;
+using SmartHub.ServiceDefaults.Redis;
+
+namespace SmartHub.UnitTests.Gateway;
+
+public sealed class ResponseTimeSampleQueueTests : IDisposable
+{
+    private readonly ManualTimeProvider _clock = new();
+    private readonly ListLogger<ResponseTimeSampleQueue> _logger = new();
+    private readonly MetricsProbe _metrics = new();
+
+    public void Dispose() => _metrics.Dispose();
+
+    private static ResponseTimeSample Sample(int i) => new("core", $"/api/{i}", "GET", 200, 1.5, "core", 1_700_000_000_000 + i, $"c{i}");
+
+    [Fact]
+    public void A_full_queue_drops_new_samples_counts_each_and_logs_at_most_once_a_minute()
+    {
+        var queue = new ResponseTimeSampleQueue(2, _metrics.Metrics, _clock, _logger);
+
+        for (var i = 0; i < 5; i++)
+        {
+            queue.Enqueue(Sample(i)); // never blocks, never throws
+        }
+
+        Assert.Equal(2, queue.Count);
+        Assert.Equal(3, queue.Dropped);
+        Assert.Equal(3, _metrics.Total("smarthub.gateway.samples.dropped"));
+        var warning = Assert.Single(_logger.Entries);
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Contains("Dropped 1 response-time samples", warning.Message, StringComparison.Ordinal); // the first drop is reported at once
+
+        _clock.Advance(TimeSpan.FromSeconds(59));
+        queue.Enqueue(Sample(5));
+        Assert.Single(_logger.Entries);
+
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        queue.Enqueue(Sample(6));
+        Assert.Equal(2, _logger.Entries.Count);
+        Assert.Contains("Dropped 4 response-time samples", _logger.Entries[1].Message, StringComparison.Ordinal); // 2 earlier + 2 now
+        Assert.Equal(5, queue.Dropped);
+    }
+
+    [Fact]
+    public void Drops_not_yet_logged_are_reported_when_the_writer_asks()
+    {
+        var queue = new ResponseTimeSampleQueue(1, _metrics.Metrics, _clock, _logger);
+        queue.Enqueue(Sample(0));
+        queue.Enqueue(Sample(1));
+        queue.Enqueue(Sample(2));
+        Assert.Single(_logger.Entries);
+
+        queue.ReportDrops(force: true);
+
+        Assert.Equal(2, _logger.Entries.Count);
+        Assert.Contains("Dropped 1 response-time samples", _logger.Entries[1].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Samples_queued_in_order_and_kept_while_there_is_room()
+    {
+        var queue = new ResponseTimeSampleQueue(10, _metrics.Metrics, _clock, _logger);
+        queue.Enqueue(Sample(1));
+        queue.Enqueue(Sample(2));
+
+        Assert.True(queue.Reader.TryRead(out var first));
+        Assert.Equal("/api/1", first.Path);
+        Assert.Equal(0, queue.Dropped);
+        Assert.Empty(_logger.Entries);
+    }
+
+    [Fact]
+    public void After_completion_samples_are_counted_as_dropped()
+    {
+        var queue = new ResponseTimeSampleQueue(10, _metrics.Metrics, _clock, _logger);
+        queue.Complete();
+
+        queue.Enqueue(Sample(1));
+
+        Assert.Equal(1, queue.Dropped);
+    }
+
+    [Fact]
+    public async Task The_writer_sends_flat_fields_to_the_capped_stream_and_flushes_on_shutdown()
+    {
+        var redis = new RecordingRedis();
+        var queue = new ResponseTimeSampleQueue(100, _metrics.Metrics, _clock, _logger);
+        var writer = new ResponseTimeSampleWriter(
+            queue, redis, Options.Create(new ResponseTimeSampleOptions { MaxStreamLength = 500 }), _metrics.Metrics, TimeProvider.System,
+            new ListLogger<ResponseTimeSampleWriter>());
+        await writer.StartAsync(CancellationToken.None);
+
+        queue.Enqueue(Sample(1));
+        await writer.StopAsync(CancellationToken.None);   // deferred: still draining
+        queue.Enqueue(Sample(2));                         // e.g. a request finishing during the server's drain
+        await writer.StoppedAsync(CancellationToken.None);
+
+        Assert.Equal(2, redis.Commands.Count);
+        Assert.Equal(
+            "XADD telemetry:response-times MAXLEN ~ 500 * route core path /api/2 method GET status 200 duration_ms 1.5 service core time 1700000000002 correlation_id c2",
+            redis.Commands[1]);
+        Assert.Equal(2, _metrics.Total("smarthub.gateway.samples.written"));
+        writer.Dispose();
+    }
+
+    private sealed class RecordingRedis : IRedisClient
+    {
+        public List<string> Commands { get; } = [];
+
+        public System.Net.DnsEndPoint EndPoint { get; } = new("127.0.0.1", 6379);
+
+        public bool IsConnected => true;
+
+        public Task<RedisResult> ExecuteAsync(string command, ReadOnlySpan<RedisArg> args, CancellationToken cancellationToken = default)
+        {
+            var text = command + " " + string.Join(' ', args.ToArray().Select(a => a.ToString()));
+            lock (Commands)
+            {
+                Commands.Add(text);
+            }
+
+            return Task.FromResult(RedisResult.FromBulkString("1-0"));
+        }
+
+        public Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default) => Task.FromResult(TimeSpan.Zero);
+
+        public Task<RedisSubscription> SubscribeAsync(
+            string channel, Func<RedisChannelMessage, CancellationToken, ValueTask> handler, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
+    }
+}
