@@ -24,6 +24,7 @@ internal sealed class DistributedRateLimiter : IAsyncDisposable
 
     private readonly IRedisClient _redis;
     private readonly LocalTokenBuckets _local;
+    private readonly TokenLeases _leases;
     private readonly TimeSpan _timeout;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
@@ -44,6 +45,7 @@ internal sealed class DistributedRateLimiter : IAsyncDisposable
         _metrics = metrics ?? throw new ArgumentNullException(nameof(metrics));
         _timeout = TimeSpan.FromMilliseconds(options.RedisTimeoutMilliseconds);
         _local = new LocalTokenBuckets(timeProvider, options.MaxLocalBuckets);
+        _leases = new TokenLeases(timeProvider, options.MaxLocalBuckets);
     }
 
     /// <summary>True while limits are enforced locally.</summary>
@@ -56,6 +58,11 @@ internal sealed class DistributedRateLimiter : IAsyncDisposable
     {
         if (Volatile.Read(ref _fallback) == 0)
         {
+            if (parameters.LeaseSize > 1 && _leases.TryTake(key, out var leased))
+            {
+                return new(leased);
+            }
+
             Task<RedisResult> reply;
             try
             {
@@ -106,7 +113,9 @@ internal sealed class DistributedRateLimiter : IAsyncDisposable
         {
             try
             {
-                return RedisTokenBucket.Parse(reply.Result);
+                var (result, granted) = RedisTokenBucket.Parse(reply.Result);
+                _leases.Store(key, granted - 1, result);
+                return result;
             }
             catch (Exception ex) when (ex is RedisException or InvalidCastException)
             {

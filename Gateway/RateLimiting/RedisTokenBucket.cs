@@ -3,16 +3,20 @@ using SmartHub.ServiceDefaults.Redis;
 namespace SmartHub.Gateway.RateLimiting;
 
 /// <summary>
-/// The shared token bucket: one atomic Lua script per request (EVALSHA on the shared, pipelined connection), so every
-/// gateway replica draws from the same bucket. Time comes from Redis (<c>TIME</c>), not from the replicas' clocks.
+/// The shared token bucket: one atomic Lua script (EVALSHA on the shared, pipelined connection) per request, or per
+/// lease of several tokens for high limits (<see cref="TokenLeases"/>), so every gateway replica draws from the same bucket. Time comes from Redis (<c>TIME</c>), not from the replicas' clocks.
 /// The bucket is a hash {tokens, ts (µs)} that expires once it would be full again, so idle callers cost nothing.
 /// </summary>
 internal static class RedisTokenBucket
 {
-    /// <summary>KEYS[1] bucket; ARGV[1] rate (tokens/s), ARGV[2] burst. Returns {allowed, remaining, reset ms, retry-after ms}.</summary>
+    /// <summary>
+    /// KEYS[1] bucket; ARGV[1] rate (tokens/s), ARGV[2] burst, ARGV[3] tokens wanted (a lease; 1 for one request).
+    /// Returns {granted (0 = refused), remaining, reset ms, retry-after ms}.
+    /// </summary>
     public static readonly LuaScript Script = new("""
         local rate = tonumber(ARGV[1])
         local burst = tonumber(ARGV[2])
+        local wanted = tonumber(ARGV[3])
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
         local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
@@ -26,11 +30,11 @@ internal static class RedisTokenBucket
           now = ts
         end
         if tokens > burst then tokens = burst end
-        local allowed = 0
+        local granted = 0
         local retry_ms = 0
         if tokens >= 1 then
-          tokens = tokens - 1
-          allowed = 1
+          granted = math.min(wanted, math.floor(tokens))
+          tokens = tokens - granted
         else
           retry_ms = math.ceil((1 - tokens) * 1000 / rate)
         end
@@ -41,14 +45,15 @@ internal static class RedisTokenBucket
         else
           redis.call('DEL', KEYS[1])
         end
-        return { allowed, math.floor(tokens), reset_ms, retry_ms }
+        return { granted, math.floor(tokens), reset_ms, retry_ms }
         """);
 
     public static Task<RedisResult> EvaluateAsync(IRedisClient redis, string key, BucketParameters parameters) =>
-        redis.ScriptEvaluateAsync(Script, [key], [parameters.PermitsPerSecond, (long)parameters.Burst]);
+        redis.ScriptEvaluateAsync(Script, [key], [parameters.PermitsPerSecond, (long)parameters.Burst, parameters.LeaseSize]);
 
+    /// <summary>The decision for this request, and how many tokens were granted in all (the rest become a lease).</summary>
     /// <exception cref="InvalidCastException">The reply is not the script's four integers.</exception>
-    public static RateLimitResult Parse(RedisResult reply)
+    public static (RateLimitResult Result, long Granted) Parse(RedisResult reply)
     {
         var items = reply.AsArray();
         if (items.Count != 4)
@@ -56,6 +61,7 @@ internal static class RedisTokenBucket
             throw new InvalidCastException($"The rate-limit script returned {items.Count} values instead of 4.");
         }
 
-        return RateLimitResult.FromMilliseconds(items[0].AsLong() == 1, items[1].AsLong(), items[2].AsLong(), items[3].AsLong());
+        var granted = items[0].AsLong();
+        return (RateLimitResult.FromMilliseconds(granted >= 1, items[1].AsLong(), items[2].AsLong(), items[3].AsLong()), granted);
     }
 }

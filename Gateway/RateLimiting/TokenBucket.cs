@@ -10,7 +10,14 @@ internal sealed class BucketParameters
         PermitsPerSecond = permitsPerSecond;
         Burst = burst;
         LimitHeader = HeaderNumbers.Format(permitsPerSecond);
+        LeaseSize = permitsPerSecond < 100 ? 1 : (long)Math.Clamp(Math.Floor(permitsPerSecond / 100), 1, Math.Max(1, burst / 10));
     }
+
+    /// <summary>
+    /// Tokens a replica takes from the shared Redis bucket at once (see <see cref="TokenLeases"/>): 1 below 100 req/s
+    /// (every request asks Redis), else 1% of a second's budget, at most a tenth of the burst.
+    /// </summary>
+    public long LeaseSize { get; }
 
     public double PermitsPerSecond { get; }
 

@@ -34,6 +34,14 @@ public static class OpenTelemetryExtensions
         var telemetryName = ServiceTelemetry.NameFor(builder.Environment.ApplicationName);
         builder.Services.TryAddSingleton(_ => new ServiceTelemetry(telemetryName));
 
+        // Nothing is collected unless something exports it: without an OTLP endpoint no provider listens, so requests
+        // create no activities and record no measurements (the gateway's hot path pays nothing for telemetry).
+        if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            TraceContextListener.Ensure();
+            return builder;
+        }
+
         builder.Logging.AddOpenTelemetry(logging =>
         {
             logging.IncludeFormattedMessage = true;
@@ -46,17 +54,13 @@ public static class OpenTelemetryExtensions
             builder.Environment.ApplicationName,
             builder.Environment.EnvironmentName);
 
-        var otel = new ServiceCollectionOpenTelemetryBuilder(builder.Services)
+        new ServiceCollectionOpenTelemetryBuilder(builder.Services)
             .ConfigureResource(resource => resource.AddAttributes(fallbackAttributes))
             .WithMetrics(metrics => metrics.AddMeter([.. TelemetryNames.Meters]))
             .WithTracing(tracing => tracing
                 .AddSource([.. TelemetryNames.ActivitySources])
-                .SetSampler(new HealthProbeSampler(new ParentBasedSampler(new AlwaysOnSampler()))));
-
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-        {
-            otel.UseOtlpExporter();
-        }
+                .SetSampler(new HealthProbeSampler(new ParentBasedSampler(new AlwaysOnSampler()))))
+            .UseOtlpExporter();
 
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, OpenTelemetryStartupService>());
 

@@ -1,0 +1,26 @@
+using System.Diagnostics;
+
+namespace SmartHub.ServiceDefaults.Telemetry;
+
+/// <summary>
+/// When nothing exports telemetry, ASP.NET Core would create no request activity at all, and logs, ProblemDetails and
+/// outgoing calls would lose their W3C trace id. This listener asks for activities with propagation data only: ids and
+/// <c>traceparent</c> flow, nothing is recorded (no tags, no events, no measurements), so it costs next to nothing.
+/// </summary>
+internal static class TraceContextListener
+{
+    private static readonly Lazy<ActivityListener> Listener = new(() =>
+    {
+        var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name is "Microsoft.AspNetCore" or "System.Net.Http" or "Yarp.ReverseProxy",
+            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.PropagationData,
+            SampleUsingParentId = static (ref ActivityCreationOptions<string> _) => ActivitySamplingResult.PropagationData,
+        };
+        ActivitySource.AddActivityListener(listener);
+        return listener;
+    });
+
+    /// <summary>Starts listening (once per process).</summary>
+    public static void Ensure() => _ = Listener.Value;
+}
