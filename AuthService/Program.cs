@@ -1,3 +1,4 @@
+using SmartHub.ServiceDefaults.Postgres;
 using SmartHub.AuthService;
 using SmartHub.AuthService.Apis;
 using SmartHub.AuthService.Http;
@@ -18,7 +19,7 @@ app.UseRequestBodyLimit();
 app.UseAuthentication();
 app.UseAuthorization();
 
-app.MapStatusApi();
+app.MapDatabaseStatus("/auth", "auth", "authdb");
 app.MapAuthApi();
 app.MapApiKeysApi();
 app.MapAdminApi();

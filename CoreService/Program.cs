@@ -1,3 +1,4 @@
+using SmartHub.ServiceDefaults.Postgres;
 using SmartHub.ServiceDefaults.Redis;
 using SmartHub.CoreService.Apis;
 
@@ -14,7 +15,7 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.UseAuthentication();
 app.UseAuthorization();
-app.MapStatusApi();
+app.MapDatabaseStatus("/api", "core", "coredb");
 app.MapWhoAmIApi();
 
 app.Run();
