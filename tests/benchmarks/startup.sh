@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Start-up benchmark of the AppHost (issue "Foundation"): how long from `dotnet run --project AppHost`
 # (already built) until every resource is healthy, and the AppHost's memory (RSS) once running.
-# Baseline in the same run: one ASP.NET service process alone (the gateway, no dependencies) from exec until
-# its /alive answers — the floor any graph start pays at least once. Reports medians and the ratio.
+# Baseline in the same run: one ASP.NET process alone (tests/benchmarks/BareProxy, no dependencies) from exec until
+# it answers HTTP — the floor any graph start pays at least once. Reports medians and the ratio.
 #
 #   tests/benchmarks/startup.sh [runs=5]
 #
@@ -18,8 +18,9 @@ cleanup() { [[ -n "${pid:-}" ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null || 
 trap cleanup EXIT
 
 dotnet build AppHost/AppHost.csproj -c Release -v q -nologo >/dev/null
+dotnet build tests/benchmarks/BareProxy/BareProxy.csproj -c Release -v q -nologo >/dev/null
 apphost=AppHost/bin/Release/net10.0/SmartHub.AppHost
-gateway=Gateway/bin/Release/net10.0/SmartHub.Gateway
+single=tests/benchmarks/BareProxy/bin/Release/net10.0/BareProxy
 now() { date +%s.%N; }
 elapsed() { awk -v a="$(now)" -v b="$1" 'BEGIN { print a - b }'; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
@@ -41,12 +42,14 @@ for i in $(seq 0 "$runs"); do
   kill -TERM "$pid"; wait "$pid" || true; pid=
   if [[ $i -eq 0 ]]; then cold=$t; else graph_times+=("$t"); rss+=("$r"); fi
 
-  # Baseline: the gateway process alone until /alive answers.
+  # Baseline: one ASP.NET process alone until it answers HTTP (any status: its destination is deliberately absent).
   start=$(now)
-  ASPNETCORE_URLS="http://127.0.0.1:$port" services__auth__http__0=http://127.0.0.1:9 services__core__http__0=http://127.0.0.1:9 \
-    services__mcp__http__0=http://127.0.0.1:9 "$gateway" >/dev/null 2>&1 &
+  ASPNETCORE_URLS="http://127.0.0.1:$port" "$single" --destination http://127.0.0.1:9 >/dev/null 2>&1 &
   pid=$!
-  until curl -fsS -o /dev/null "http://127.0.0.1:$port/alive" 2>/dev/null; do sleep 0.01; done
+  until [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/" 2>/dev/null)" != "000" ]]; do
+    kill -0 "$pid" 2>/dev/null || { echo "the baseline process exited"; exit 1; }
+    sleep 0.01
+  done
   base_times+=("$(elapsed "$start")")
   kill -TERM "$pid"; wait "$pid" || true; pid=
 done
@@ -56,6 +59,6 @@ b=$(printf '%s\n' "${base_times[@]}" | median)
 m=$(printf '%s\n' "${rss[@]}" | median)
 printf 'first start (initdb included):        %.2f s\n' "$cold"
 printf 'graph start to all healthy (median):  %.2f s   target < 8 s\n' "$g"
-printf 'one service start to /alive (median): %.2f s\n' "$b"
+printf 'one ASP.NET process to first answer:  %.2f s\n' "$b"
 printf 'ratio graph / one service:            %.1fx\n' "$(awk -v a="$g" -v b="$b" 'BEGIN { print a / b }')"
 printf 'AppHost RSS once running (median):    %.0f MB  target < 150 MB\n' "$m"
