@@ -1,7 +1,7 @@
-using SmartHub.ServiceDefaults.Postgres;
-using SmartHub.AuthService;
 using SmartHub.AuthService.Apis;
 using SmartHub.AuthService.Http;
+using SmartHub.AuthService;
+using SmartHub.ServiceDefaults.Postgres;
 using SmartHub.ServiceDefaults.Redis;
 
 var builder = WebApplication.CreateBuilder(args);

@@ -1,6 +1,6 @@
+using SmartHub.CoreService.Apis;
 using SmartHub.ServiceDefaults.Postgres;
 using SmartHub.ServiceDefaults.Redis;
-using SmartHub.CoreService.Apis;
 
 var builder = WebApplication.CreateBuilder(args);
 

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Threading.Channels;
 using SmartHub.Gateway.Telemetry;
+using SmartHub.ServiceDefaults.Logging;
 using SmartHub.ServiceDefaults.Redis;
 
 namespace SmartHub.Gateway.ResponseTime;
@@ -83,20 +84,20 @@ internal sealed class ResponseTimeSampleQueue
 
     private readonly Channel<ResponseTimeSample> _channel;
     private readonly GatewayMetrics _metrics;
-    private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly int _capacity;
     private long _dropped;
     private long _droppedSinceLog;
-    private long _lastDropLog = long.MinValue;
+    private readonly LogThrottle _dropLog;
 
     public ResponseTimeSampleQueue(int capacity, GatewayMetrics metrics, TimeProvider timeProvider, ILogger<ResponseTimeSampleQueue> logger)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         _capacity = capacity;
         _metrics = metrics ?? throw new ArgumentNullException(nameof(metrics));
-        _timeProvider = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
+        ArgumentNullException.ThrowIfNull(timeProvider);
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        _dropLog = new LogThrottle(DropLogInterval, timeProvider);
         _channel = Channel.CreateBounded<ResponseTimeSample>(
             new BoundedChannelOptions(capacity)
             {
@@ -144,16 +145,9 @@ internal sealed class ResponseTimeSampleQueue
             return;
         }
 
-        var now = _timeProvider.GetTimestamp();
-        var last = Interlocked.Read(ref _lastDropLog);
-        if (!force && last != long.MinValue && _timeProvider.GetElapsedTime(last, now) < DropLogInterval)
+        if (!_dropLog.TryEnter(force))
         {
-            return;
-        }
-
-        if (Interlocked.CompareExchange(ref _lastDropLog, now, last) != last)
-        {
-            return; // another thread reports
+            return; // reported within the last minute, or another thread reports
         }
 
         var count = Interlocked.Exchange(ref _droppedSinceLog, 0);

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SmartHub.ServiceDefaults.Logging;
 using SmartHub.ServiceDefaults.Redis;
 
 namespace SmartHub.ServiceDefaults.Authentication;
@@ -132,14 +133,12 @@ public sealed class ApiKeyLookup
 /// </summary>
 public sealed class ApiKeyVerifier
 {
-    private static readonly TimeSpan s_warningInterval = TimeSpan.FromMinutes(1);
-
     private readonly LocalCache<ApiKeyHash, ApiKeyLookup> _cache;
     private readonly IRedisClient? _redis;
     private readonly IApiKeyAuthority _authority;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<ApiKeyVerifier> _logger;
-    private long _lastWarning = long.MinValue;
+    private readonly LogThrottle _redisWarning;
 
     public ApiKeyVerifier(
         IServiceProvider services,
@@ -154,6 +153,7 @@ public sealed class ApiKeyVerifier
         _authority = authority;
         _timeProvider = timeProvider;
         _logger = logger;
+        _redisWarning = new LogThrottle(TimeSpan.FromMinutes(1), timeProvider);
         _cache = new LocalCache<ApiKeyHash, ApiKeyLookup>(options.Value.LocalCacheDuration, options.Value.LocalCacheSize, timeProvider);
     }
 
@@ -207,10 +207,7 @@ public sealed class ApiKeyVerifier
 
     private void WarnRedisDown(string reason)
     {
-        var now = _timeProvider.GetTimestamp();
-        var last = Interlocked.Read(ref _lastWarning);
-        if ((last == long.MinValue || _timeProvider.GetElapsedTime(last, now) >= s_warningInterval)
-            && Interlocked.CompareExchange(ref _lastWarning, now, last) == last)
+        if (_redisWarning.TryEnter())
         {
             _logger.LogWarning("Redis is unavailable; API keys are verified with the auth service directly: {Reason}", reason);
         }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SmartHub.ServiceDefaults.Logging;
 using SmartHub.ServiceDefaults.Redis;
 
 namespace SmartHub.ServiceDefaults.Authentication;
@@ -15,13 +16,11 @@ namespace SmartHub.ServiceDefaults.Authentication;
 /// </summary>
 public sealed class UserRevocationCache
 {
-    private static readonly TimeSpan s_warningInterval = TimeSpan.FromMinutes(1);
-
     private readonly IRedisClient? _redis;
     private readonly LocalCache<string, long> _cache;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<UserRevocationCache> _logger;
-    private long _lastWarning = long.MinValue;
+    private readonly LogThrottle _redisWarning;
 
     public UserRevocationCache(
         IServiceProvider services,
@@ -34,6 +33,7 @@ public sealed class UserRevocationCache
         _redis = services.GetService<IRedisClient>();
         _timeProvider = timeProvider;
         _logger = logger;
+        _redisWarning = new LogThrottle(TimeSpan.FromMinutes(1), timeProvider);
         _cache = new LocalCache<string, long>(options.Value.LocalCacheDuration, options.Value.LocalCacheSize, timeProvider, StringComparer.Ordinal);
     }
 
@@ -85,10 +85,7 @@ public sealed class UserRevocationCache
         }
 
         // Fail open (and remember that for the cache's lifetime, so a dead Redis is not asked on every request).
-        var now = _timeProvider.GetTimestamp();
-        var last = Interlocked.Read(ref _lastWarning);
-        if ((last == long.MinValue || _timeProvider.GetElapsedTime(last, now) >= s_warningInterval)
-            && Interlocked.CompareExchange(ref _lastWarning, now, last) == last)
+        if (_redisWarning.TryEnter())
         {
             _logger.LogWarning(
                 "Redis is unavailable, so access tokens of revoked users are accepted until they expire (fail-open): {Reason}", reason);
