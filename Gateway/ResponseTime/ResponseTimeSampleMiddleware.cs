@@ -43,11 +43,16 @@ internal static class ResponseTimeSampleExtensions
             .BindConfiguration(ResponseTimeSampleOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
-        builder.Services.AddSingleton(services => new ResponseTimeSampleQueue(
-            services.GetRequiredService<IOptions<ResponseTimeSampleOptions>>().Value.QueueCapacity,
-            services.GetRequiredService<Telemetry.GatewayMetrics>(),
-            services.GetRequiredService<TimeProvider>(),
-            services.GetRequiredService<ILogger<ResponseTimeSampleQueue>>()));
+        builder.Services.AddSingleton(services =>
+        {
+            var options = services.GetRequiredService<IOptions<ResponseTimeSampleOptions>>().Value;
+            return new ResponseTimeSampleQueue(
+                options.QueueCapacity,
+                services.GetRequiredService<Telemetry.GatewayMetrics>(),
+                services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<ILogger<ResponseTimeSampleQueue>>(),
+                options.BatchSize);
+        });
         builder.Services.AddHostedService(services => new ResponseTimeSampleWriter(
             services.GetRequiredService<ResponseTimeSampleQueue>(),
             services.GetRequiredService<IRedisClient>(),

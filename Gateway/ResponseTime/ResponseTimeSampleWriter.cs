@@ -5,7 +5,8 @@ using SmartHub.ServiceDefaults.Redis;
 namespace SmartHub.Gateway.ResponseTime;
 
 /// <summary>
-/// Drains <see cref="ResponseTimeSampleQueue"/> into the Redis stream in batches of pipelined XADDs. While Redis is
+/// Drains <see cref="ResponseTimeSampleQueue"/> into the Redis stream in batches of pipelined XADDs, every
+/// <see cref="ResponseTimeSampleOptions.FlushInterval"/> or whenever a full batch is waiting. While Redis is
 /// down it keeps its batch and retries with backoff (250 ms doubling to 5 s); meanwhile the queue absorbs new samples
 /// up to its bound and drops (and counts) beyond it. On shutdown it keeps running until the web server has stopped
 /// (so samples of requests finishing during the graceful drain are included), then flushes what is left within
@@ -28,20 +29,25 @@ internal sealed class ResponseTimeSampleWriter(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var reader = queue.Reader;
         var batch = new List<ResponseTimeSample>(_options.BatchSize);
         try
         {
-            while (await reader.WaitToReadAsync(stoppingToken))
+            while (true)
             {
-                while (batch.Count < _options.BatchSize && reader.TryRead(out var sample))
+                var completed = queue.IsCompleted; // read first: everything queued before completion is drained below
+                while (Fill(batch))
                 {
-                    batch.Add(sample);
+                    await WriteAsync(batch, stoppingToken);
+                    batch.Clear();
                 }
 
-                await WriteAsync(batch, stoppingToken);
-                batch.Clear();
                 queue.ReportDrops(force: false);
+                if (completed)
+                {
+                    break;
+                }
+
+                await queue.WaitAsync(_options.FlushInterval, timeProvider, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -56,6 +62,16 @@ internal sealed class ResponseTimeSampleWriter(
         }
 
         queue.ReportDrops(force: true);
+    }
+
+    private bool Fill(List<ResponseTimeSample> batch)
+    {
+        while (batch.Count < _options.BatchSize && queue.TryDequeue(out var sample))
+        {
+            batch.Add(sample);
+        }
+
+        return batch.Count > 0;
     }
 
     /// <summary>Writes the batch (pipelined), retrying the samples that failed until they are written or the writer stops.</summary>

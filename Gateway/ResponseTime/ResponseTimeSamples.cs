@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using SmartHub.Gateway.Telemetry;
 using SmartHub.ServiceDefaults.Logging;
 using SmartHub.ServiceDefaults.Redis;
@@ -28,9 +28,13 @@ internal sealed class ResponseTimeSampleOptions
     [Range(1, 1_000_000)]
     public int QueueCapacity { get; set; } = 10_000;
 
-    /// <summary>Samples sent per pipelined batch.</summary>
+    /// <summary>Samples sent per pipelined batch; a full batch waiting wakes the writer before the interval.</summary>
     [Range(1, 10_000)]
     public int BatchSize { get; set; } = 256;
+
+    /// <summary>How often the writer drains the queue into Redis (samples are for monitoring: a quarter second late is fine).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:10")]
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 }
 
 /// <summary>
@@ -74,59 +78,114 @@ internal readonly record struct ResponseTimeSample(
 }
 
 /// <summary>
-/// The bounded queue between requests and the writer: enqueueing is O(1) and never blocks; when the queue is full the
-/// new sample is dropped, counted in <c>smarthub.gateway.samples.dropped</c> and logged (at most once a minute, with
-/// the number dropped since the last log line). No sample is dropped silently.
+/// The bounded queue between requests and the writer: enqueueing is lock-free, O(1) and never blocks; when the queue is
+/// full the new sample is dropped, counted in <c>smarthub.gateway.samples.dropped</c> and logged (at most once a
+/// minute, with the number dropped since the last log line). No sample is dropped silently.
 /// </summary>
+/// <remarks>
+/// Requests do not wake the writer: it drains the queue every <see cref="ResponseTimeSampleOptions.FlushInterval"/>,
+/// or as soon as a full batch is waiting, or when the queue is completed. (A channel whose reader waits for every item
+/// woke a thread per request and cost a Redis round trip per handful of samples; measured, that was most of the
+/// samples' cost at the gateway.)
+/// </remarks>
 internal sealed class ResponseTimeSampleQueue
 {
     public static readonly TimeSpan DropLogInterval = TimeSpan.FromMinutes(1);
 
-    private readonly Channel<ResponseTimeSample> _channel;
+    private readonly ConcurrentQueue<ResponseTimeSample> _items = new();
     private readonly GatewayMetrics _metrics;
     private readonly ILogger _logger;
     private readonly int _capacity;
+    private readonly int _wakeAt;
+    private readonly LogThrottle _dropLog;
+    private TaskCompletionSource _signal = NewSignal();
+    private int _count;
     private long _dropped;
     private long _droppedSinceLog;
-    private readonly LogThrottle _dropLog;
+    private volatile bool _completed;
 
-    public ResponseTimeSampleQueue(int capacity, GatewayMetrics metrics, TimeProvider timeProvider, ILogger<ResponseTimeSampleQueue> logger)
+    public ResponseTimeSampleQueue(int capacity, GatewayMetrics metrics, TimeProvider timeProvider, ILogger<ResponseTimeSampleQueue> logger, int wakeAt = 256)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(wakeAt, 1);
         _capacity = capacity;
+        _wakeAt = Math.Min(wakeAt, capacity);
         _metrics = metrics ?? throw new ArgumentNullException(nameof(metrics));
         ArgumentNullException.ThrowIfNull(timeProvider);
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _dropLog = new LogThrottle(DropLogInterval, timeProvider);
-        _channel = Channel.CreateBounded<ResponseTimeSample>(
-            new BoundedChannelOptions(capacity)
-            {
-                FullMode = BoundedChannelFullMode.DropWrite,
-                SingleReader = true,
-                SingleWriter = false,
-                AllowSynchronousContinuations = false,
-            },
-            _ => RecordDrop(1));
     }
-
-    public ChannelReader<ResponseTimeSample> Reader => _channel.Reader;
 
     /// <summary>Samples dropped since start.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
-    public int Count => _channel.Reader.Count;
+    public int Count => Volatile.Read(ref _count);
 
-    /// <summary>Queues the sample, or drops and counts it when the queue is full (or closed at shutdown).</summary>
+    /// <summary>True once <see cref="Complete"/> was called: nothing more will be queued.</summary>
+    public bool IsCompleted => _completed;
+
+    /// <summary>Queues the sample, or drops and counts it when the queue is full (or completed at shutdown).</summary>
     public void Enqueue(in ResponseTimeSample sample)
     {
-        if (!_channel.Writer.TryWrite(sample))
+        if (_completed)
         {
-            RecordDrop(1); // completed: the gateway is stopping
+            RecordDrop(1); // the gateway is stopping
+            return;
+        }
+
+        var count = Interlocked.Increment(ref _count);
+        if (count > _capacity)
+        {
+            Interlocked.Decrement(ref _count);
+            RecordDrop(1);
+            return;
+        }
+
+        _items.Enqueue(sample);
+        if (count == _wakeAt)
+        {
+            Volatile.Read(ref _signal).TrySetResult();
+        }
+    }
+
+    public bool TryDequeue(out ResponseTimeSample sample)
+    {
+        if (_items.TryDequeue(out sample))
+        {
+            Interlocked.Decrement(ref _count);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="interval"/> has passed, a full batch is waiting or the queue is completed.
+    /// </summary>
+    public async Task WaitAsync(TimeSpan interval, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var signal = Volatile.Read(ref _signal);
+        if (!signal.Task.IsCompleted && !_completed && Count < _wakeAt)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var delay = Task.Delay(interval, timeProvider, timeout.Token);
+            await Task.WhenAny(signal.Task, delay).ConfigureAwait(false);
+            await timeout.CancelAsync().ConfigureAwait(false); // release the timer at once when woken early
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        if (signal.Task.IsCompleted && !_completed)
+        {
+            Interlocked.CompareExchange(ref _signal, NewSignal(), signal);
         }
     }
 
     /// <summary>No more samples (after the server has stopped); the writer drains what is left.</summary>
-    public void Complete() => _channel.Writer.TryComplete();
+    public void Complete()
+    {
+        _completed = true;
+        Volatile.Read(ref _signal).TrySetResult();
+    }
 
     /// <summary>Counts samples lost for any reason (full queue, shutdown without Redis) and logs at most once a minute.</summary>
     public void RecordDrop(long count)
@@ -158,4 +217,6 @@ internal sealed class ResponseTimeSampleQueue
                 count, _capacity, Dropped);
         }
     }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -65,7 +65,7 @@ public sealed class ResponseTimeSampleQueueTests : IDisposable
         queue.Enqueue(Sample(1));
         queue.Enqueue(Sample(2));
 
-        Assert.True(queue.Reader.TryRead(out var first));
+        Assert.True(queue.TryDequeue(out var first));
         Assert.Equal("/api/1", first.Path);
         Assert.Equal(0, queue.Dropped);
         Assert.Empty(_logger.Entries);
@@ -105,9 +105,69 @@ public sealed class ResponseTimeSampleQueueTests : IDisposable
         writer.Dispose();
     }
 
+    [Fact]
+    public async Task Requests_do_not_wake_the_writer_until_a_batch_is_full()
+    {
+        var redis = new RecordingRedis();
+        var queue = new ResponseTimeSampleQueue(100, _metrics.Metrics, _clock, _logger, wakeAt: 4);
+        using var writer = new ResponseTimeSampleWriter(
+            queue, redis, Options.Create(new ResponseTimeSampleOptions { BatchSize = 4, FlushInterval = TimeSpan.FromSeconds(10) }),
+            _metrics.Metrics, TimeProvider.System, new ListLogger<ResponseTimeSampleWriter>());
+        await writer.StartAsync(CancellationToken.None);
+        await Task.Delay(100); // the writer's first pass found nothing and sleeps for the interval
+
+        for (var i = 0; i < 3; i++)
+        {
+            queue.Enqueue(Sample(i));
+        }
+
+        await Task.Delay(300);
+        Assert.Empty(redis.Snapshot()); // below a batch: they wait for the interval
+
+        queue.Enqueue(Sample(3)); // a full batch: written now, not in 10 s
+        await WaitUntilAsync(() => redis.Snapshot().Count == 4);
+
+        await writer.StoppedAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task A_lone_sample_is_written_after_the_flush_interval()
+    {
+        var redis = new RecordingRedis();
+        var queue = new ResponseTimeSampleQueue(100, _metrics.Metrics, _clock, _logger);
+        using var writer = new ResponseTimeSampleWriter(
+            queue, redis, Options.Create(new ResponseTimeSampleOptions { FlushInterval = TimeSpan.FromMilliseconds(50) }),
+            _metrics.Metrics, TimeProvider.System, new ListLogger<ResponseTimeSampleWriter>());
+        await writer.StartAsync(CancellationToken.None);
+
+        queue.Enqueue(Sample(7));
+
+        await WaitUntilAsync(() => redis.Snapshot().Count == 1);
+        await writer.StoppedAsync(CancellationToken.None);
+        Assert.Equal(0, queue.Dropped);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met within 10 s");
+            await Task.Delay(20);
+        }
+    }
+
     private sealed class RecordingRedis : IRedisClient
     {
         public List<string> Commands { get; } = [];
+
+        public List<string> Snapshot()
+        {
+            lock (Commands)
+            {
+                return [.. Commands];
+            }
+        }
 
         public System.Net.DnsEndPoint EndPoint { get; } = new("127.0.0.1", 6379);
 
