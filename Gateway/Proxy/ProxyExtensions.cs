@@ -3,13 +3,14 @@ using SmartHub.Gateway.ResponseTime;
 using SmartHub.ServiceDefaults.Correlation;
 using SmartHub.ServiceDefaults.Errors;
 using SmartHub.ServiceDefaults.ServiceDiscovery;
+using SmartHub.ServiceDefaults.Telemetry;
 using Yarp.ReverseProxy.Transforms;
 
 namespace SmartHub.Gateway.Proxy;
 
 internal static class ProxyExtensions
 {
-    /// <summary>YARP with the in-memory routing table and the correlation-id transforms.</summary>
+    /// <summary>YARP with the in-memory routing table and the correlation-id and trace-context transforms.</summary>
     public static WebApplicationBuilder AddGatewayProxy(this WebApplicationBuilder builder)
     {
         var clusters = GatewayRoutes.Clusters(new ServiceEndpointResolver(builder.Configuration));
@@ -25,6 +26,11 @@ internal static class ProxyExtensions
                     {
                         transform.ProxyRequest.Headers.Remove(CorrelationId.HeaderName);
                         transform.ProxyRequest.Headers.TryAddWithoutValidation(CorrelationId.HeaderName, correlationId);
+                    }
+
+                    if (TraceContextPropagation.IsManual)
+                    {
+                        TraceContextPropagation.Inject(transform.ProxyRequest.Headers);
                     }
 
                     return ValueTask.CompletedTask;

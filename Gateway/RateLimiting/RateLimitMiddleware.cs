@@ -51,11 +51,16 @@ internal sealed class RateLimitMiddleware(
     private Task ContinueAsync(HttpContext context, GatewayRoute row, BucketParameters parameters, RateLimitResult result)
     {
         // On the response whenever it starts (also 5xx from the exception handler, which clears headers).
-        context.Response.OnStarting(s_writeHeaders, new HeaderState(
-            context.Response,
-            parameters.LimitHeader,
-            HeaderNumbers.Format(result.Remaining),
-            HeaderNumbers.Format(result.ResetSeconds)));
+        var remaining = HeaderNumbers.Format(result.Remaining);
+        var reset = HeaderNumbers.Format(result.ResetSeconds);
+        if (context.Features.Get<EdgeResponse>() is { } edge)
+        {
+            edge.SetRateLimit(parameters.LimitHeader, remaining, reset);
+        }
+        else
+        {
+            context.Response.OnStarting(s_writeHeaders, new HeaderState(context.Response, parameters.LimitHeader, remaining, reset));
+        }
 
         if (result.Allowed)
         {

@@ -2,27 +2,12 @@
 namespace SmartHub.Gateway.SecurityHeaders;
 
 /// <summary>
-/// Puts the security headers on every response: the gateway's own (health, 401, 404, 413, 429, 5xx) and proxied ones,
-/// overwriting whatever a downstream service sent, and removes <c>Server</c> / <c>X-Powered-By</c>. Written when the
-/// response starts, so the exception handler (which clears headers) cannot lose them.
+/// The security headers: on every response, the gateway's own (health, 401, 404, 413, 429, 5xx) and proxied ones,
+/// overwriting whatever a downstream service sent; <c>Server</c> and <c>X-Powered-By</c> removed. Applied by
+/// <see cref="Edge.EdgeResponse"/> when the response starts.
 /// </summary>
-internal sealed class SecurityHeadersMiddleware(RequestDelegate next, SecurityHeaderValues values)
+internal static class SecurityHeaderWriter
 {
-    private static readonly Func<object, Task> s_apply = static state =>
-    {
-        var (context, values, nonce) = (State)state;
-        Apply(context.Response.Headers, values, nonce);
-        return Task.CompletedTask;
-    };
-
-    public Task InvokeAsync(HttpContext context)
-    {
-        var nonce = CspNonce.Create();
-        context.Items[CspNonce.ItemKey] = nonce;
-        context.Response.OnStarting(s_apply, new State(context, values, nonce));
-        return next(context);
-    }
-
     public static void Apply(IHeaderDictionary headers, SecurityHeaderValues values, string nonce)
     {
         ArgumentNullException.ThrowIfNull(headers);
@@ -45,8 +30,6 @@ internal sealed class SecurityHeadersMiddleware(RequestDelegate next, SecurityHe
         headers.ContentSecurityPolicyReportOnly = default;
         headers.StrictTransportSecurity = values.SendStrictTransportSecurity ? SecurityHeaderValues.StrictTransportSecurity : default;
     }
-
-    private sealed record State(HttpContext Context, SecurityHeaderValues Values, string Nonce);
 }
 
 internal static class SecurityHeadersExtensions
@@ -59,8 +42,4 @@ internal static class SecurityHeadersExtensions
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
         return builder;
     }
-
-    /// <summary>First in the pipeline, so that every response, errors included, carries the headers.</summary>
-    public static IApplicationBuilder UseSecurityHeaders(this IApplicationBuilder app) =>
-        app.UseMiddleware<SecurityHeadersMiddleware>();
 }

@@ -17,7 +17,7 @@ internal sealed class CorrelationIdFeature(string correlationId) : ICorrelationI
 
 /// <summary>
 /// Reads (or creates) the request's correlation id, echoes it on the response, and makes it
-/// visible to logs (scope), traces (tag and baggage) and outgoing calls (async context).
+/// visible to logs (scope), recorded traces (tag) and outgoing calls (async context).
 /// </summary>
 internal sealed class CorrelationIdMiddleware(RequestDelegate next, ILogger<CorrelationIdMiddleware> logger)
 {
@@ -35,10 +35,11 @@ internal sealed class CorrelationIdMiddleware(RequestDelegate next, ILogger<Corr
             return Task.CompletedTask;
         }, (context, correlationId));
 
-        if (Activity.Current is { } activity)
+        // A recorded span carries the id as a tag. (Not as baggage: X-Correlation-ID already travels downstream,
+        // and a baggage header on every outgoing call would only repeat it.)
+        if (Activity.Current is { IsAllDataRequested: true } activity)
         {
             activity.SetTag(CorrelationId.ActivityTagName, correlationId);
-            activity.SetBaggage(CorrelationId.ActivityTagName, correlationId);
         }
 
         var previous = CorrelationId.Current;

@@ -5,15 +5,19 @@ namespace SmartHub.ServiceDefaults.Telemetry;
 /// <summary>
 /// When nothing exports telemetry, ASP.NET Core would create no request activity at all, and logs, ProblemDetails and
 /// outgoing calls would lose their W3C trace id. This listener asks for activities with propagation data only: ids and
-/// <c>traceparent</c> flow, nothing is recorded (no tags, no events, no measurements), so it costs next to nothing.
+/// <c>traceparent</c> flow, nothing is recorded (no tags, no events, no measurements).
 /// </summary>
+/// <remarks>
+/// It listens to ASP.NET Core's server activity only: outgoing calls carry that activity's <c>traceparent</c> through
+/// <see cref="TraceContextPropagation"/>, without a client span that nothing would record.
+/// </remarks>
 internal static class TraceContextListener
 {
     private static readonly Lazy<ActivityListener> Listener = new(() =>
     {
         var listener = new ActivityListener
         {
-            ShouldListenTo = source => source.Name is "Microsoft.AspNetCore" or "System.Net.Http" or "Yarp.ReverseProxy",
+            ShouldListenTo = source => source.Name == "Microsoft.AspNetCore",
             Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.PropagationData,
             SampleUsingParentId = static (ref ActivityCreationOptions<string> _) => ActivitySamplingResult.PropagationData,
         };
@@ -22,5 +26,9 @@ internal static class TraceContextListener
     });
 
     /// <summary>Starts listening (once per process).</summary>
-    public static void Ensure() => _ = Listener.Value;
+    public static void Ensure()
+    {
+        TraceContextPropagation.UseManual();
+        _ = Listener.Value;
+    }
 }

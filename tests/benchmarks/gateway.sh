@@ -2,6 +2,8 @@
 # Gateway benchmark (issue "Identity and edge security"): requests/s and p99 through the Gateway with API-key auth,
 # rate limiting (limit set high) and security headers to a trivial authenticated endpoint (CoreService GET /api/v1/whoami, claims only),
 # against a bare YARP pass-through (tests/benchmarks/BareProxy) to the same endpoint, in the same run, wrk -t2 -c50.
+# Two baselines: YARP in the default ASP.NET Core host (logging on, like any deployment: the target is against this
+# one), and the same with no logging providers at all (no per-request Activity or log scope), the cheapest possible.
 # Also login throughput (bounded by PBKDF2 at 600,000 iterations by design).
 #
 #   tests/benchmarks/gateway.sh [seconds-per-round=10] [rounds=3]
@@ -17,7 +19,7 @@ log=$(mktemp); pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$state" "$log" /tmp/smarthub-login.lua; }
 trap cleanup EXIT
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-gw=$(freeport); bare=$(freeport)
+gw=$(freeport); bare=$(freeport); nolog=$(freeport)
 
 dotnet build AppHost/AppHost.csproj -c Release -v q -nologo >/dev/null
 dotnet build tests/benchmarks/BareProxy/BareProxy.csproj -c Release -v q -nologo >/dev/null
@@ -25,6 +27,8 @@ dotnet build tests/benchmarks/BareProxy/BareProxy.csproj -c Release -v q -nologo
 # High limits: the benchmark measures the cost of the limiter, not its refusals.
 export RateLimits__Api__PermitsPerSecond=1000000 RateLimits__Api__Burst=1000000 RateLimits__Auth__PermitsPerSecond=1000000 RateLimits__Auth__Burst=1000000
 export Logging__LogLevel__Default=Warning
+# The hub as deployed (no developer exception page, production CSP and HSTS); the bare proxy runs as Production too.
+export DOTNET_ENVIRONMENT=Production
 SMARTHUB_STATE_DIR=$state SMARTHUB_GATEWAY_PORT=$gw AppHost/bin/Release/net10.0/SmartHub.AppHost >"$log" 2>&1 &
 pids+=($!)
 until grep -q "resources healthy in" "$log"; do kill -0 "${pids[0]}" 2>/dev/null || { tail -30 "$log"; exit 1; }; sleep 0.1; done
@@ -38,7 +42,10 @@ key=$(curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: application/
 
 ASPNETCORE_URLS="http://127.0.0.1:$bare" tests/benchmarks/BareProxy/bin/Release/net10.0/BareProxy --destination "$core" >/dev/null 2>&1 &
 pids+=($!)
+ASPNETCORE_URLS="http://127.0.0.1:$nolog" tests/benchmarks/BareProxy/bin/Release/net10.0/BareProxy --destination "$core" --no-logging true >/dev/null 2>&1 &
+pids+=($!)
 until curl -fsS -o /dev/null -H "X-API-Key: $key" "http://127.0.0.1:$bare/api/v1/whoami" 2>/dev/null; do sleep 0.05; done
+until curl -fsS -o /dev/null -H "X-API-Key: $key" "http://127.0.0.1:$nolog/api/v1/whoami" 2>/dev/null; do sleep 0.05; done
 curl -fsS -o /dev/null -H "X-API-Key: $key" "http://127.0.0.1:$gw/api/v1/whoami"
 
 run() { # url -> "rps p99ms"
@@ -55,18 +62,21 @@ prev=0
 for i in $(seq 1 12); do
   cur=$(wrk -t2 -c50 -d5s -H "X-API-Key: $key" "http://127.0.0.1:$gw/api/v1/whoami" | awk '/Requests\/sec/ {print $2}')
   wrk -t2 -c50 -d5s -H "X-API-Key: $key" "http://127.0.0.1:$bare/api/v1/whoami" >/dev/null
+  wrk -t2 -c50 -d5s -H "X-API-Key: $key" "http://127.0.0.1:$nolog/api/v1/whoami" >/dev/null
   awk -v c="$cur" -v p="$prev" 'BEGIN { exit !(p > 0 && c < p * 1.05) }' && break
   prev=$cur
 done
-echo "warm-up: $i rounds of 2 x 5 s"
-g=(); b=()
+echo "warm-up: $i rounds of 3 x 5 s"
+g=(); b=(); n=()
 for i in $(seq 1 "$rounds"); do
   g+=("$(run "http://127.0.0.1:$gw/api/v1/whoami")")
   b+=("$(run "http://127.0.0.1:$bare/api/v1/whoami")")
+  n+=("$(run "http://127.0.0.1:$nolog/api/v1/whoami")")
 done
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 g_rps=$(printf '%s\n' "${g[@]}" | awk '{print $1}' | median); b_rps=$(printf '%s\n' "${b[@]}" | awk '{print $1}' | median)
 g_p99=$(printf '%s\n' "${g[@]}" | awk '{print $2}' | median); b_p99=$(printf '%s\n' "${b[@]}" | awk '{print $2}' | median)
+n_rps=$(printf '%s\n' "${n[@]}" | awk '{print $1}' | median); n_p99=$(printf '%s\n' "${n[@]}" | awk '{print $2}' | median)
 g_bad=$(printf '%s\n' "${g[@]}" | awk '{s+=$3} END {print s}')
 
 cat > /tmp/smarthub-login.lua <<LUA
@@ -78,6 +88,8 @@ login=$(wrk -t2 -c4 -d"${secs}s" -s /tmp/smarthub-login.lua "http://127.0.0.1:$g
 
 printf 'rounds: %s x %ss, wrk -t2 -c50, everything on this machine\n' "$rounds" "$secs"
 printf 'gateway (API key, rate limit, headers): %8.0f req/s  p99 %6.2f ms  non-2xx %s\n' "$g_rps" "$g_p99" "$g_bad"
-printf 'bare YARP pass-through:                 %8.0f req/s  p99 %6.2f ms\n' "$b_rps" "$b_p99"
+printf 'bare YARP pass-through (default host):  %8.0f req/s  p99 %6.2f ms\n' "$b_rps" "$b_p99"
+printf 'bare YARP, no logging providers:         %8.0f req/s  p99 %6.2f ms\n' "$n_rps" "$n_p99"
 printf 'ratio gateway / bare: %.0f%% (target >= 75%%); added p99: %.2f ms (target <= 2 ms)\n' "$(awk -v a="$g_rps" -v b="$b_rps" 'BEGIN{print 100*a/b}')" "$(awk -v a="$g_p99" -v b="$b_p99" 'BEGIN{print a-b}')"
+printf 'ratio gateway / bare without logging: %.0f%%; added p99: %.2f ms\n' "$(awk -v a="$g_rps" -v b="$n_rps" 'BEGIN{print 100*a/b}')" "$(awk -v a="$g_p99" -v b="$n_p99" 'BEGIN{print a-b}')"
 printf 'login throughput (PBKDF2-SHA256, 600k iterations): %.1f logins/s\n' "$login"

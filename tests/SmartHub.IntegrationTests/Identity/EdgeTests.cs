@@ -72,6 +72,21 @@ public sealed class EdgeTests(GraphFixture graph)
     }
 
     [Fact]
+    public async Task The_callers_trace_context_reaches_the_service_behind_the_gateway()
+    {
+        var traceId = System.Diagnostics.ActivityTraceId.CreateRandom().ToHexString();
+        using var client = await graph.AdminClientAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/no-such-resource");
+        request.Headers.TryAddWithoutValidation("traceparent", $"00-{traceId}-{System.Diagnostics.ActivitySpanId.CreateRandom().ToHexString()}-01");
+
+        using var response = await client.SendAsync(request); // proxied: CoreService answers the 404
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        Assert.Equal(traceId, problem.GetProperty("traceId").GetString());
+    }
+
+    [Fact]
     public async Task Forged_internal_identity_headers_grant_nothing()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/auth/admin/users")

@@ -18,7 +18,7 @@ public sealed class SecurityHeadersTests
     private static HeaderDictionary Apply(string environment, string nonce = "bm9uY2U=")
     {
         var headers = new HeaderDictionary();
-        SecurityHeadersMiddleware.Apply(headers, SecurityHeaderValues.For(new Env(environment)), nonce);
+        SecurityHeaderWriter.Apply(headers, SecurityHeaderValues.For(new Env(environment)), nonce);
         return headers;
     }
 
@@ -86,7 +86,7 @@ public sealed class SecurityHeadersTests
             ["X-XSS-Protection"] = "1; mode=block",
         };
 
-        SecurityHeadersMiddleware.Apply(headers, SecurityHeaderValues.Production, "n");
+        SecurityHeaderWriter.Apply(headers, SecurityHeaderValues.Production, "n");
 
         Assert.False(headers.ContainsKey("Server"));
         Assert.False(headers.ContainsKey("X-Powered-By"));
@@ -106,13 +106,37 @@ public sealed class SecurityHeadersTests
     }
 
     [Fact]
-    public void The_nonce_of_a_request_is_in_its_items()
+    public async Task The_nonce_of_a_request_is_the_one_its_csp_names()
     {
         var context = new DefaultHttpContext();
         Assert.Null(context.GetCspNonce());
+        var responseStarted = new ResponseStartFeature();
+        context.Features.Set<Microsoft.AspNetCore.Http.Features.IHttpResponseFeature>(responseStarted);
 
-        context.Items[CspNonce.ItemKey] = "abc";
+        var edge = SmartHub.Gateway.Edge.EdgeResponse.Begin(context, SecurityHeaderValues.Production, TimeProvider.System);
+        edge.SetRateLimit("10", "9", "1");
+        await responseStarted.StartAsync();
 
-        Assert.Equal("abc", context.GetCspNonce());
+        var nonce = context.GetCspNonce();
+        Assert.NotNull(nonce);
+        Assert.Contains($"'nonce-{nonce}'", context.Response.Headers.ContentSecurityPolicy.ToString(), StringComparison.Ordinal);
+        Assert.EndsWith("ms", context.Response.Headers["X-Response-Time"].ToString(), StringComparison.Ordinal);
+        Assert.Equal("9", context.Response.Headers["X-RateLimit-Remaining"]);
+    }
+
+    /// <summary>A response feature that runs the OnStarting callbacks on demand.</summary>
+    private sealed class ResponseStartFeature : Microsoft.AspNetCore.Http.Features.HttpResponseFeature
+    {
+        private readonly List<(Func<object, Task> Callback, object State)> _starting = [];
+
+        public override void OnStarting(Func<object, Task> callback, object state) => _starting.Add((callback, state));
+
+        public async Task StartAsync()
+        {
+            foreach (var (callback, state) in Enumerable.Reverse(_starting))
+            {
+                await callback(state);
+            }
+        }
     }
 }
