@@ -44,6 +44,7 @@ public static class AuthServiceExtensions
         services.AddHostedService<SigningKeyMaintenance>();
         services.AddHostedService<AdminBootstrapper>();
         services.AddHostedService<DataRetention>();
+        services.AddHostedService<RevocationReplay>();
         services.AddHealthChecks().AddCheck<SigningKeyHealthCheck>("signing-keys", tags: [HealthTags.Ready]);
         services.AddExceptionHandler<UnavailableExceptionHandler>();
 

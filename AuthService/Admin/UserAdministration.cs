@@ -136,6 +136,69 @@ public sealed class UserAdministration(
         return new AdminChangeResult(AdminChangeStatus.Changed, await users.FindByIdAsync(userId, cancellationToken));
     }
 
+    /// <summary>
+    /// Enables a disabled user again (and clears a lockout). Their sessions and API keys stay revoked: they sign in
+    /// again and create new keys.
+    /// </summary>
+    public async Task<AdminChangeResult> EnableAsync(Guid userId, AuditContext context, CancellationToken cancellationToken)
+    {
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            var current = await CurrentRolesAsync(connection, transaction, userId, cancellationToken);
+            if (current is null)
+            {
+                return new AdminChangeResult(AdminChangeStatus.NotFound);
+            }
+
+            if (!current.Value.Disabled)
+            {
+                return new AdminChangeResult(AdminChangeStatus.Unchanged, await users.FindByIdAsync(userId, cancellationToken));
+            }
+
+            await using (var enable = new NpgsqlCommand(
+                "UPDATE users SET disabled_at = NULL, failed_login_count = 0, locked_until = NULL WHERE id = @id", connection, transaction))
+            {
+                enable.With("id", userId);
+                await enable.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await audit.WriteAsync(AuditTypes.UserEnabled, context, userId, null, cancellationToken, connection, transaction);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        logger.LogInformation("User {UserId} enabled by {ActorId}", userId, context.ActorId);
+        return new AdminChangeResult(AdminChangeStatus.Changed, await users.FindByIdAsync(userId, cancellationToken));
+    }
+
+    /// <summary>
+    /// Stores a new password hash and ends every session of the user (refresh tokens revoked, access tokens issued up
+    /// to now refused everywhere). API keys stay: they are separate credentials. Returns the revocation time.
+    /// </summary>
+    public async Task<DateTimeOffset> ChangePasswordAsync(Guid userId, string passwordHash, AuditContext context, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            await using (var update = new NpgsqlCommand(
+                "UPDATE users SET password_hash = @hash, failed_login_count = 0, locked_until = NULL WHERE id = @id", connection, transaction))
+            {
+                update.With("hash", passwordHash).With("id", userId);
+                await update.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await EndSessionsAsync(connection, transaction, userId, now, revokeKeys: false, cancellationToken);
+            await audit.WriteAsync(AuditTypes.PasswordChanged, context, userId, null, cancellationToken, connection, transaction);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        // No key hashes: the keys stay valid (and their cached identities with them).
+        await publisher.UserRevokedAsync(userId, now.ToUnixTimeSeconds(), [], cancellationToken);
+        logger.LogInformation("User {UserId} changed their password; their sessions were ended", userId);
+        return now;
+    }
+
     private static async Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@key)", connection, transaction);

@@ -51,6 +51,10 @@ public static class AdminApi
             .WithName("DisableUser")
             .WithSummary("Disable a user: ends their sessions and revokes their API keys. 409 for the last admin.");
 
+        admin.MapPost("/users/{id:guid}/enable", EnableAsync)
+            .WithName("EnableUser")
+            .WithSummary("Enable a disabled user (and clear a lockout). Their old sessions and API keys stay revoked.");
+
         admin.MapGet("/audit", GetAuditAsync)
             .WithName("GetAuditLog")
             .WithSummary("The audit log, newest first. ?type (e.g. login.failed) & userId (actor or subject) & page & pageSize.");
@@ -109,6 +113,17 @@ public static class AdminApi
             AdminChangeStatus.LastAdmin => LastAdmin(),
             _ => AuthProblems.UserNotFound(id),
         };
+    }
+
+    public static async Task<Results<Ok<UserSummary>, ProblemHttpResult>> EnableAsync(
+        Guid id,
+        ClaimsPrincipal principal,
+        UserAdministration administration,
+        HttpContext httpContext,
+        CancellationToken cancellationToken)
+    {
+        var result = await administration.EnableAsync(id, AuditContext.From(httpContext, principal.UserId()), cancellationToken);
+        return result.Status == AdminChangeStatus.NotFound ? AuthProblems.UserNotFound(id) : TypedResults.Ok(UserSummary.From(result.User!));
     }
 
     public static async Task<Results<Ok<PageResponse<AuditEntry>>, ValidationProblem>> GetAuditAsync(

@@ -1,9 +1,11 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using SmartHub.AuthService.Admin;
 using SmartHub.AuthService.Audit;
 using SmartHub.AuthService.Options;
 using SmartHub.AuthService.Passwords;
+using SmartHub.AuthService.Revocation;
 using SmartHub.AuthService.Tokens;
 using SmartHub.AuthService.Users;
 using SmartHub.ServiceDefaults.Authentication;
@@ -18,6 +20,8 @@ public sealed record RegisterResponse(string Email, string Status);
 public sealed record LoginRequest(string? Email, string? Password);
 
 public sealed record RefreshRequest(string? RefreshToken);
+
+public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewPassword);
 
 public sealed record TokenResponse(string AccessToken, string RefreshToken, int ExpiresIn, string TokenType);
 
@@ -56,7 +60,12 @@ public static class AuthApi
         auth.MapPost("/logout", LogoutAsync)
             .RequireAuthorization()
             .WithName("Logout")
-            .WithSummary("Revoke the presented refresh token's family.");
+            .WithSummary("End the session: its refresh tokens and access tokens (the current one's, and the body's {refreshToken} if given).");
+
+        auth.MapPost("/password", ChangePasswordAsync)
+            .RequireAuthorization()
+            .WithName("ChangePassword")
+            .WithSummary("Change the caller's password (access token only, not an API key). Ends every session of the account and answers with a new one; API keys keep working.");
 
         auth.MapGet("/me", GetMeAsync)
             .RequireAuthorization()
@@ -164,18 +173,20 @@ public static class AuthApi
             : null;
         await users.RecordSuccessfulLoginAsync(user.Id, newHash, cancellationToken);
 
-        var access = await issuer.IssueAsync(new TokenSubject(user.Id, user.Email, user.Roles, user.Permissions, user.SessionsRevokedAt), cancellationToken);
-        var refresh = await refreshTokens.IssueAsync(user.Id, cancellationToken);
+        var session = await refreshTokens.IssueAsync(user.Id, cancellationToken);
+        var access = await issuer.IssueAsync(
+            new TokenSubject(user.Id, user.Email, user.Roles, user.Permissions, user.SessionsRevokedAt, session.SessionId), cancellationToken);
         await audit.WriteAsync(AuditTypes.LoginSucceeded, context with { ActorId = user.Id }, user.Id,
-            new { email, tokenId = access.TokenId, rehashed = newHash is not null }, cancellationToken);
+            new { email, tokenId = access.TokenId, sessionId = session.SessionId, rehashed = newHash is not null }, cancellationToken);
 
-        return Tokens(httpContext, access, refresh, now);
+        return Tokens(httpContext, access, session.RefreshToken, now);
     }
 
     public static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> RefreshAsync(
         RefreshRequest? request,
         RefreshTokenStore refreshTokens,
         AccessTokenIssuer issuer,
+        RevocationPublisher revocations,
         TimeProvider timeProvider,
         HttpContext httpContext,
         CancellationToken cancellationToken)
@@ -186,6 +197,13 @@ public static class AuthApi
         }
 
         var result = await refreshTokens.RotateAsync(request.RefreshToken, AuditContext.From(httpContext), cancellationToken);
+        if (result is { Status: RefreshStatus.ReuseDetected, SessionId: { } stolen })
+        {
+            // A copy of the refresh token is in someone else's hands: the session's access tokens end too, not only
+            // its refresh tokens.
+            await revocations.SessionRevokedAsync(stolen, timeProvider.GetUtcNow().ToUnixTimeSeconds(), cancellationToken);
+        }
+
         if (result.Status != RefreshStatus.Rotated)
         {
             return AuthProblems.Problem(StatusCodes.Status401Unauthorized, AuthProblems.InvalidRefreshToken, "Invalid refresh token",
@@ -193,24 +211,120 @@ public static class AuthApi
         }
 
         var user = result.User!;
-        var access = await issuer.IssueAsync(new TokenSubject(user.Id, user.Email, user.Roles, user.Permissions, user.SessionsRevokedAt), cancellationToken);
+        var access = await issuer.IssueAsync(
+            new TokenSubject(user.Id, user.Email, user.Roles, user.Permissions, user.SessionsRevokedAt, result.SessionId), cancellationToken);
         return Tokens(httpContext, access, result.RefreshToken!, timeProvider.GetUtcNow());
     }
 
+    /// <summary>
+    /// Ends the caller's session: the session of the access token used (its <c>sid</c>), and the session of the
+    /// refresh token in the body if one is given. Its refresh tokens are revoked in authdb and its access tokens stop
+    /// working at every gateway and service within ~2 s (a <c>auth:session-revoked:{sid}</c> marker and a revocation
+    /// message). Idempotent; unknown or foreign refresh tokens are ignored and reveal nothing about other sessions.
+    /// </summary>
     public static async Task<Results<NoContent, ValidationProblem>> LogoutAsync(
         RefreshRequest? request,
         ClaimsPrincipal principal,
         RefreshTokenStore refreshTokens,
+        RevocationPublisher revocations,
+        TimeProvider timeProvider,
         CancellationToken cancellationToken)
     {
-        if (string.IsNullOrEmpty(request?.RefreshToken))
+        var userId = principal.UserId();
+        var sessions = new HashSet<Guid>();
+        if (Guid.TryParse(principal.FindFirstValue(SmartHubClaims.SessionId), out var current))
         {
-            return AuthProblems.Invalid("refreshToken", "A JSON body {refreshToken} is required.");
+            await refreshTokens.RevokeSessionAsync(current, userId, cancellationToken);
+            sessions.Add(current);
         }
 
-        // Unknown or foreign tokens are ignored: logout is idempotent and reveals nothing about other sessions.
-        await refreshTokens.RevokeFamilyOfAsync(request.RefreshToken, principal.UserId(), cancellationToken);
+        if (!string.IsNullOrEmpty(request?.RefreshToken)
+            && await refreshTokens.RevokeFamilyOfAsync(request.RefreshToken, userId, cancellationToken) is { } other)
+        {
+            sessions.Add(other);
+        }
+
+        if (sessions.Count == 0 && string.IsNullOrEmpty(request?.RefreshToken))
+        {
+            // An API key (or a token from before sessions) names no session: say which one to end.
+            return AuthProblems.Invalid("refreshToken", "This credential has no session; send {refreshToken} to end one.");
+        }
+
+        var now = timeProvider.GetUtcNow().ToUnixTimeSeconds();
+        foreach (var session in sessions)
+        {
+            await revocations.SessionRevokedAsync(session, now, cancellationToken);
+        }
+
         return TypedResults.NoContent();
+    }
+
+    public static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> ChangePasswordAsync(
+        ChangePasswordRequest? request,
+        ClaimsPrincipal principal,
+        UserStore users,
+        PasswordHashing passwords,
+        UserAdministration administration,
+        RefreshTokenStore refreshTokens,
+        AccessTokenIssuer issuer,
+        AuditLog audit,
+        IOptions<AuthOptions> options,
+        TimeProvider timeProvider,
+        HttpContext httpContext,
+        CancellationToken cancellationToken)
+    {
+        if (principal.IsApiKey())
+        {
+            return AuthProblems.Problem(StatusCodes.Status403Forbidden, SmartHubProblemTypes.Forbidden, "Forbidden",
+                "A password can be changed with an access token from a login, not with an API key.");
+        }
+
+        if (request is null || string.IsNullOrEmpty(request.CurrentPassword) || request.CurrentPassword.Length > Credentials.MaxPasswordLength)
+        {
+            return AuthProblems.Invalid("currentPassword", "A JSON body {currentPassword, newPassword} is required.");
+        }
+
+        if (Credentials.ValidatePassword(request.NewPassword) is { } invalid)
+        {
+            return AuthProblems.Invalid("newPassword", invalid);
+        }
+
+        if (string.Equals(request.CurrentPassword, request.NewPassword, StringComparison.Ordinal))
+        {
+            return AuthProblems.Invalid("newPassword", "The new password must differ from the current one.");
+        }
+
+        var context = AuditContext.From(httpContext, principal.UserId());
+        var user = await users.FindByIdAsync(principal.UserId(), cancellationToken);
+        if (user is null || user.IsDisabled)
+        {
+            return AuthProblems.Problem(StatusCodes.Status401Unauthorized, SmartHubProblemTypes.Unauthenticated, "Unauthorized", "Sign in again.");
+        }
+
+        var settings = options.Value;
+        var verification = await passwords.VerifyAsync(request.CurrentPassword, user.PasswordHash, cancellationToken);
+        if (verification == PasswordVerification.Failed || user.LockedUntil > timeProvider.GetUtcNow())
+        {
+            // Counts toward the lockout like a failed login: a stolen access token must not be a password oracle.
+            if (verification == PasswordVerification.Failed
+                && await users.RecordFailedLoginAsync(user.Id, settings.LockoutThreshold, settings.LockoutDuration, cancellationToken))
+            {
+                await audit.WriteAsync(AuditTypes.LoginLocked, context, user.Id,
+                    new { email = user.Email, lockedUntil = timeProvider.GetUtcNow() + settings.LockoutDuration, failures = settings.LockoutThreshold },
+                    cancellationToken);
+            }
+
+            await audit.WriteAsync(AuditTypes.LoginFailed, context, user.Id, new { email = user.Email, reason = "password_change_wrong_password" }, cancellationToken);
+            return AuthProblems.Invalid("currentPassword", "The current password is wrong.");
+        }
+
+        var newHash = await passwords.HashAsync(request.NewPassword!, cancellationToken);
+        var revokedAt = await administration.ChangePasswordAsync(user.Id, newHash, context, cancellationToken);
+
+        var session = await refreshTokens.IssueAsync(user.Id, cancellationToken);
+        var access = await issuer.IssueAsync(
+            new TokenSubject(user.Id, user.Email, user.Roles, user.Permissions, revokedAt, session.SessionId), cancellationToken);
+        return Tokens(httpContext, access, session.RefreshToken, timeProvider.GetUtcNow());
     }
 
     public static async Task<Results<Ok<MeResponse>, ProblemHttpResult>> GetMeAsync(

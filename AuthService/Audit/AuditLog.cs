@@ -19,6 +19,9 @@ public static class AuditTypes
     public const string KeyRevoked = "key.revoked";
     public const string RoleChanged = "role.changed";
     public const string UserDisabled = "user.disabled";
+    public const string UserEnabled = "user.enabled";
+    public const string PasswordChanged = "password.changed";
+    public const string Logout = "logout";
     public const string TokenReuseDetected = "token.reuse_detected";
 }
 

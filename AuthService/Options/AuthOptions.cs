@@ -39,6 +39,10 @@ public sealed class AuthOptions
     [Range(1, 3650)]
     public int AuditRetentionDays { get; set; } = 90;
 
+    /// <summary>How often recent revocations are written to Redis again (see RevocationReplay).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan RevocationReplayInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Secret the AES-256-GCM key for signing keys at rest is derived from (HKDF-SHA256). Injected by the AppHost.</summary>
     [Required(ErrorMessage = "Auth:KeyEncryptionKey is required (the AppHost injects Auth__KeyEncryptionKey).")]
     [MinLength(32, ErrorMessage = "Auth:KeyEncryptionKey must have at least 32 characters.")]

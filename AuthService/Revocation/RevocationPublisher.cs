@@ -13,7 +13,9 @@ namespace SmartHub.AuthService.Revocation;
 /// <list type="bullet">
 /// <item>a key revoked: DEL <c>auth:apikey:{hash}</c>, PUBLISH <c>apikey:{hash}</c> on <c>auth:revocations</c>;</item>
 /// <item>a user disabled or their roles changed: SET <c>auth:user-revoked:{id}</c> = now (unix s, TTL access-token
-/// lifetime + 1 min), DEL their keys' entries, PUBLISH <c>user:{id}</c>.</item>
+/// lifetime + 1 min), DEL their keys' entries, PUBLISH <c>user:{id}</c>;</item>
+/// <item>a session logged out or its refresh token reused: SET <c>auth:session-revoked:{sid}</c> = now (same TTL),
+/// PUBLISH <c>session:{sid}</c>.</item>
 /// </list>
 /// The database change comes first and is the truth; if Redis is down the Redis part is queued (bounded) and retried
 /// every second until it succeeds, because a stale <c>auth:apikey:</c> entry would keep a revoked key alive for up to
@@ -42,6 +44,10 @@ public sealed class RevocationPublisher(
 
     public Task UserRevokedAsync(Guid userId, long revokedAtUnix, IReadOnlyList<string> keyHashesHex, CancellationToken cancellationToken) =>
         RunOrQueueAsync(new Operation($"user {userId}", keyHashesHex, userId.ToString(), revokedAtUnix), cancellationToken);
+
+    /// <summary>A session logged out (or its refresh token reused): its access tokens end everywhere.</summary>
+    public Task SessionRevokedAsync(Guid sessionId, long revokedAtUnix, CancellationToken cancellationToken) =>
+        RunOrQueueAsync(new Operation($"session {sessionId}", [], null, revokedAtUnix, sessionId.ToString()), cancellationToken);
 
     /// <summary>SET <c>auth:apikey:{hash}</c> with TTL min(10 min, until expiry). Failures are logged and ignored.</summary>
     public async Task<bool> CacheIdentityAsync(string keyHashHex, ApiKeyIdentity identity, CancellationToken cancellationToken)
@@ -138,6 +144,17 @@ public sealed class RevocationPublisher(
 
     private async Task ApplyAsync(Operation operation, CancellationToken cancellationToken)
     {
+        if (operation.SessionId is { } sessionId)
+        {
+            await redis.SetAsync(
+                SmartHubAuth.SessionRevokedKey(sessionId),
+                operation.RevokedAtUnix!.Value.ToString(CultureInfo.InvariantCulture),
+                options.Value.AccessTokenLifetime + TimeSpan.FromMinutes(1),
+                cancellationToken: cancellationToken);
+            await redis.PublishAsync(SmartHubAuth.RevocationChannel, SmartHubAuth.SessionRevocationMessage(sessionId), cancellationToken);
+            return;
+        }
+
         if (operation.UserId is { } userId)
         {
             var ttl = options.Value.AccessTokenLifetime + TimeSpan.FromMinutes(1);
@@ -166,5 +183,5 @@ public sealed class RevocationPublisher(
         }
     }
 
-    private sealed record Operation(string Description, IReadOnlyList<string> KeyHashes, string? UserId, long? RevokedAtUnix);
+    private sealed record Operation(string Description, IReadOnlyList<string> KeyHashes, string? UserId, long? RevokedAtUnix, string? SessionId = null);
 }

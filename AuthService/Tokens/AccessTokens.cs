@@ -13,11 +13,15 @@ public sealed record TokenSubject(
     string Email,
     IReadOnlyList<string> Roles,
     IReadOnlyList<string> Permissions,
-    DateTimeOffset? SessionsRevokedAt = null);
+    DateTimeOffset? SessionsRevokedAt = null,
+    Guid? SessionId = null);
 
 public sealed record IssuedAccessToken(string Token, string TokenId, DateTimeOffset IssuedAt, DateTimeOffset ExpiresAt);
 
-/// <summary>Builds ES256 access tokens: sub, email, role[], permission[], jti, amr ["pwd"], iat/nbf/exp, iss, aud; kid in the header.</summary>
+/// <summary>
+/// Builds ES256 access tokens: sub, email, role[], permission[], jti, sid (the session: its refresh-token family, so a
+/// logout ends the session's access tokens too), amr ["pwd"], iat/nbf/exp, iss, aud; kid in the header.
+/// </summary>
 public static class AccessTokenFactory
 {
     private static readonly JsonWebTokenHandler s_handler = new() { SetDefaultTimesOnTokenCreation = false };
@@ -32,6 +36,20 @@ public static class AccessTokenFactory
         var iat = DateTimeOffset.FromUnixTimeSeconds(issuedAt);
         var expires = iat + lifetime;
         var tokenId = Guid.NewGuid().ToString("N");
+        var claims = new Dictionary<string, object>(StringComparer.Ordinal)
+        {
+            [SmartHubClaims.Subject] = subject.UserId.ToString(),
+            [SmartHubClaims.Email] = subject.Email,
+            [SmartHubClaims.Role] = subject.Roles.ToArray(),
+            [SmartHubClaims.Permission] = subject.Permissions.ToArray(),
+            [SmartHubClaims.TokenId] = tokenId,
+            [SmartHubClaims.AuthenticationMethod] = new[] { SmartHubClaims.PasswordMethod },
+        };
+        if (subject.SessionId is { } sessionId)
+        {
+            claims[SmartHubClaims.SessionId] = sessionId.ToString();
+        }
+
         var token = s_handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = issuer,
@@ -40,15 +58,7 @@ public static class AccessTokenFactory
             NotBefore = iat.UtcDateTime,
             Expires = expires.UtcDateTime,
             SigningCredentials = credentials,
-            Claims = new Dictionary<string, object>(StringComparer.Ordinal)
-            {
-                [SmartHubClaims.Subject] = subject.UserId.ToString(),
-                [SmartHubClaims.Email] = subject.Email,
-                [SmartHubClaims.Role] = subject.Roles.ToArray(),
-                [SmartHubClaims.Permission] = subject.Permissions.ToArray(),
-                [SmartHubClaims.TokenId] = tokenId,
-                [SmartHubClaims.AuthenticationMethod] = new[] { SmartHubClaims.PasswordMethod },
-            },
+            Claims = claims,
         });
 
         return new IssuedAccessToken(token, tokenId, iat, expires);

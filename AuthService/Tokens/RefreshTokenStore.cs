@@ -19,7 +19,11 @@ public enum RefreshStatus
     ReuseDetected,
 }
 
-public sealed record RefreshResult(RefreshStatus Status, UserRecord? User = null, string? RefreshToken = null);
+/// <summary>The outcome of a refresh; <paramref name="SessionId"/> is the token family (also set when reuse was detected).</summary>
+public sealed record RefreshResult(RefreshStatus Status, UserRecord? User = null, string? RefreshToken = null, Guid? SessionId = null);
+
+/// <summary>A new session: its id (the refresh-token family, the access tokens' <c>sid</c>) and first refresh token.</summary>
+public sealed record IssuedSession(Guid SessionId, string RefreshToken);
 
 /// <summary>
 /// Opaque refresh tokens (32 random bytes, base64url), stored as SHA-256. A login starts a family; every refresh marks
@@ -37,11 +41,12 @@ public sealed class RefreshTokenStore(NpgsqlDataSource dataSource, IOptions<Auth
 
     public static byte[] Hash(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
 
-    /// <summary>Starts a new family (a login).</summary>
-    public async Task<string> IssueAsync(Guid userId, CancellationToken cancellationToken)
+    /// <summary>Starts a new family (a login): the session id is the family id.</summary>
+    public async Task<IssuedSession> IssueAsync(Guid userId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await InsertAsync(connection, null, userId, Guid.NewGuid(), null, cancellationToken);
+        var sessionId = Guid.NewGuid();
+        return new IssuedSession(sessionId, await InsertAsync(connection, null, userId, sessionId, null, cancellationToken));
     }
 
     public async Task<RefreshResult> RotateAsync(string token, AuditContext context, CancellationToken cancellationToken)
@@ -79,7 +84,7 @@ public sealed class RefreshTokenStore(NpgsqlDataSource dataSource, IOptions<Auth
             await audit.WriteAsync(AuditTypes.TokenReuseDetected, context with { ActorId = null }, userId,
                 new { familyId, tokenId = id, revokedTokens = revoked, usedAt }, cancellationToken, connection, transaction);
             await transaction.CommitAsync(cancellationToken);
-            return new RefreshResult(RefreshStatus.ReuseDetected);
+            return new RefreshResult(RefreshStatus.ReuseDetected, SessionId: familyId);
         }
 
         if (revokedAt is not null || expiresAt <= now)
@@ -108,29 +113,38 @@ public sealed class RefreshTokenStore(NpgsqlDataSource dataSource, IOptions<Auth
 
         var child = await InsertAsync(connection, transaction, userId, familyId, id, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return new RefreshResult(RefreshStatus.Rotated, user, child);
+        return new RefreshResult(RefreshStatus.Rotated, user, child, familyId);
     }
 
-    /// <summary>Logout: revokes the family of a token, only if it belongs to <paramref name="userId"/>. False when not found.</summary>
-    public async Task<bool> RevokeFamilyOfAsync(string token, Guid userId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Logout: revokes the family of a refresh token, only if it belongs to <paramref name="userId"/>. Returns the
+    /// family (session) id, or null when the token is unknown or someone else's.
+    /// </summary>
+    public async Task<Guid?> RevokeFamilyOfAsync(string token, Guid userId, CancellationToken cancellationToken)
     {
         if (!IsWellFormed(token))
         {
-            return false;
+            return null;
         }
 
-        await using var command = dataSource.CreateCommand(
-            """
-            UPDATE refresh_tokens SET revoked_at = @now
-            WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = @hash AND user_id = @user)
-              AND revoked_at IS NULL
-            """);
-        command.With("now", timeProvider.GetUtcNow()).With("hash", Hash(token)).With("user", userId);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var find = dataSource.CreateCommand("SELECT family_id FROM refresh_tokens WHERE token_hash = @hash AND user_id = @user");
+        find.With("hash", Hash(token)).With("user", userId);
+        if (await find.ExecuteScalarAsync(cancellationToken) is not Guid familyId)
+        {
+            return null;
+        }
 
-        await using var exists = dataSource.CreateCommand("SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = @hash AND user_id = @user)");
-        exists.With("hash", Hash(token)).With("user", userId);
-        return await exists.ExecuteScalarAsync(cancellationToken) is true;
+        await RevokeSessionAsync(familyId, userId, cancellationToken);
+        return familyId;
+    }
+
+    /// <summary>Logout by session id (the <c>sid</c> of the caller's access token): revokes that family's refresh tokens.</summary>
+    public async Task RevokeSessionAsync(Guid sessionId, Guid userId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "UPDATE refresh_tokens SET revoked_at = @now WHERE family_id = @family AND user_id = @user AND revoked_at IS NULL");
+        command.With("now", timeProvider.GetUtcNow()).With("family", sessionId).With("user", userId);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Revokes every live refresh token of a user (disabled, roles changed).</summary>

@@ -44,7 +44,7 @@ public static class AuthenticationExtensions
         services.TryAddSingleton<IJwksProvider, HttpJwksProvider>();
         services.TryAddSingleton<IApiKeyAuthority, HttpApiKeyAuthority>();
         services.TryAddSingleton<SmartHubTokenValidator>();
-        services.TryAddSingleton<UserRevocationCache>();
+        services.TryAddSingleton<RevocationCache>();
         services.TryAddSingleton<ApiKeyVerifier>();
         services.TryAddSingleton<InternalTokenVerifier>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RevocationListener>());

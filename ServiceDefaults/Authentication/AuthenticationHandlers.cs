@@ -78,7 +78,7 @@ public sealed class JwtBearerAuthenticationHandler(
     ILoggerFactory logger,
     UrlEncoder encoder,
     SmartHubTokenValidator validator,
-    UserRevocationCache revocations) : AuthenticationHandler<JwtBearerSchemeOptions>(options, logger, encoder)
+    RevocationCache revocations) : AuthenticationHandler<JwtBearerSchemeOptions>(options, logger, encoder)
 {
     private static readonly AuthenticateResult s_revoked = AuthenticateResult.Fail(
         new SmartHubAuthenticationException(AuthenticationFailureKind.Revoked, "The access token was revoked; sign in again."));
@@ -116,7 +116,7 @@ public sealed class JwtBearerAuthenticationHandler(
             return s_failures.GetValueOrDefault(outcome.Status) ?? s_failures[TokenValidationStatus.Invalid];
         }
 
-        if (await revocations.IsRevokedAsync(outcome.Subject!, outcome.IssuedAt, Context.RequestAborted))
+        if (await revocations.IsRevokedAsync(outcome.Subject!, outcome.SessionId, outcome.IssuedAt, Context.RequestAborted))
         {
             return s_revoked;
         }

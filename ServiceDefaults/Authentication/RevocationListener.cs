@@ -7,18 +7,19 @@ namespace SmartHub.ServiceDefaults.Authentication;
 
 /// <summary>
 /// Subscribes to <c>auth:revocations</c> and evicts the in-process caches at once: <c>apikey:{sha256hex}</c> drops one
-/// key, <c>user:{userId}</c> drops the user's keys and revocation answer. The client renews the subscription after a
+/// key, <c>user:{userId}</c> drops the user's keys and revocation answer, <c>session:{sid}</c> the session's answer. The client renews the subscription after a
 /// reconnect; messages lost meanwhile are covered by the caches' 1 s lifetime.
 /// </summary>
 internal sealed class RevocationListener(
     IServiceProvider services,
     ApiKeyVerifier apiKeys,
-    UserRevocationCache users,
+    RevocationCache users,
     ILogger<RevocationListener> logger) : BackgroundService
 {
     private static readonly TimeSpan s_retryDelay = TimeSpan.FromSeconds(2);
     private const string ApiKeyPrefix = "apikey:";
     private const string UserPrefix = "user:";
+    private const string SessionPrefix = "session:";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -93,6 +94,10 @@ internal sealed class RevocationListener(
             {
                 apiKeys.Evict(hash);
             }
+        }
+        else if (text.StartsWith(SessionPrefix, StringComparison.Ordinal))
+        {
+            users.EvictSession(text[SessionPrefix.Length..]);
         }
         else if (text.StartsWith(UserPrefix, StringComparison.Ordinal))
         {

@@ -33,7 +33,7 @@ public static class SmartHubAuth
     /// <summary>AuthService's internal API-key verification endpoint (not routed by the gateway).</summary>
     public const string DefaultApiKeyVerifyUri = "http://auth/internal/auth/api-keys/verify";
 
-    /// <summary>Redis pub/sub channel of revocations: messages <c>apikey:{sha256hex}</c> and <c>user:{userId}</c>.</summary>
+    /// <summary>Redis pub/sub channel of revocations: messages <c>apikey:{sha256hex}</c>, <c>user:{userId}</c> and <c>session:{sid}</c>.</summary>
     public const string RevocationChannel = "auth:revocations";
 
     /// <summary>How long a request waits for a Redis lookup (API-key identity, user revocation) before going without it.</summary>
@@ -45,11 +45,17 @@ public static class SmartHubAuth
     /// <summary>Redis key holding the unix time (seconds) at which a user's sessions were revoked.</summary>
     public static string UserRevokedKey(string userId) => "auth:user-revoked:" + userId;
 
+    /// <summary>Redis key holding the unix time (seconds) at which a session (refresh-token family, <c>sid</c>) was logged out.</summary>
+    public static string SessionRevokedKey(string sessionId) => "auth:session-revoked:" + sessionId;
+
     /// <summary>Revocation message for one API key.</summary>
     public static string ApiKeyRevocationMessage(string sha256Hex) => "apikey:" + sha256Hex;
 
     /// <summary>Revocation message for all credentials of one user (disabled, roles changed).</summary>
     public static string UserRevocationMessage(string userId) => "user:" + userId;
+
+    /// <summary>Revocation message for the access tokens of one session (logout, refresh-token reuse).</summary>
+    public static string SessionRevocationMessage(string sessionId) => "session:" + sessionId;
 }
 
 /// <summary>JWT payload names, also the claim types of every SmartHub principal (no inbound claim mapping).</summary>
@@ -60,6 +66,9 @@ public static class SmartHubClaims
     public const string Role = "role";
     public const string Permission = "permission";
     public const string TokenId = "jti";
+
+    /// <summary>The session of an access token: its refresh-token family. Logging out revokes it.</summary>
+    public const string SessionId = "sid";
     public const string IssuedAt = "iat";
     public const string AuthenticationMethod = "amr";
     public const string ApiKeyId = "api_key_id";

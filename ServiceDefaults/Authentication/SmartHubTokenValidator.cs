@@ -134,7 +134,8 @@ public sealed class SmartHubTokenValidator
             return TokenValidationOutcome.MissingClaims;
         }
 
-        return TokenValidationOutcome.Valid(result.ClaimsIdentity, subject, issuedAt, jwt.ValidTo);
+        var sessionId = jwt.TryGetPayloadValue<string>(SmartHubClaims.SessionId, out var sid) && !string.IsNullOrEmpty(sid) ? sid : null;
+        return TokenValidationOutcome.Valid(result.ClaimsIdentity, subject, issuedAt, jwt.ValidTo, sessionId);
     }
 
     private TokenValidationParameters CreateParameters(SecurityKey key) => new()
@@ -215,8 +216,10 @@ public sealed class TokenValidationOutcome
     public static readonly TokenValidationOutcome MissingClaims = Failure(TokenValidationStatus.MissingClaims, "The access token lacks sub or iat.");
     public static readonly TokenValidationOutcome Invalid = Failure(TokenValidationStatus.Invalid, "The access token is invalid.");
 
-    private TokenValidationOutcome(TokenValidationStatus status, string? reason, ClaimsIdentity? identity, string? subject, long issuedAt, DateTime expiresAt)
+    private TokenValidationOutcome(
+        TokenValidationStatus status, string? reason, ClaimsIdentity? identity, string? subject, long issuedAt, DateTime expiresAt, string? sessionId = null)
     {
+        SessionId = sessionId;
         Status = status;
         Reason = reason;
         Identity = identity;
@@ -237,13 +240,16 @@ public sealed class TokenValidationOutcome
     /// <summary><c>sub</c>: the user id.</summary>
     public string? Subject { get; }
 
+    /// <summary><c>sid</c>: the session (refresh-token family), or null for a token without one.</summary>
+    public string? SessionId { get; }
+
     /// <summary><c>iat</c> in unix seconds.</summary>
     public long IssuedAt { get; }
 
     public DateTime ExpiresAt { get; }
 
-    internal static TokenValidationOutcome Valid(ClaimsIdentity identity, string subject, long issuedAt, DateTime expiresAt) =>
-        new(TokenValidationStatus.Valid, null, identity, subject, issuedAt, expiresAt);
+    internal static TokenValidationOutcome Valid(ClaimsIdentity identity, string subject, long issuedAt, DateTime expiresAt, string? sessionId = null) =>
+        new(TokenValidationStatus.Valid, null, identity, subject, issuedAt, expiresAt, sessionId);
 
     internal static TokenValidationOutcome Unavailable(string reason) =>
         new(TokenValidationStatus.Unavailable, reason, null, null, 0, default);

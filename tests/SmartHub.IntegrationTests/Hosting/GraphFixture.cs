@@ -33,6 +33,9 @@ public sealed class GraphFixture : IAsyncLifetime
             .WithEnvironment("RateLimits__Auth__Burst", "2000")
             .WithEnvironment("RateLimits__Api__PermitsPerSecond", "1000")
             .WithEnvironment("RateLimits__Api__Burst", "2000");
+        // Revocations are replayed from authdb into Redis every minute; every 2 s here, so the test of a lost marker is quick.
+        _builder.CreateResourceBuilder<ProjectResource>("auth")
+            .WithEnvironment("Auth__RevocationReplayInterval", "00:00:02");
         App = await _builder.BuildAsync();
         await App.StartAsync().WaitAsync(StartTimeout);
         Gateway = App.CreateHttpClient("gateway");

@@ -113,19 +113,22 @@ public sealed class ResponseTimeSampleQueueTests : IDisposable
         using var writer = new ResponseTimeSampleWriter(
             queue, redis, Options.Create(new ResponseTimeSampleOptions { BatchSize = 4, FlushInterval = TimeSpan.FromSeconds(10) }),
             _metrics.Metrics, TimeProvider.System, new ListLogger<ResponseTimeSampleWriter>());
+        queue.Enqueue(Sample(0));
         await writer.StartAsync(CancellationToken.None);
-        await Task.Delay(100); // the writer's first pass found nothing and sleeps for the interval
+        await WaitUntilAsync(() => redis.Snapshot().Count == 1); // the first pass wrote what was there at start...
+        await Task.Delay(200);                                    // ...and the writer now sleeps for the interval
 
-        for (var i = 0; i < 3; i++)
+        for (var i = 1; i < 3; i++)
         {
             queue.Enqueue(Sample(i));
         }
 
         await Task.Delay(300);
-        Assert.Empty(redis.Snapshot()); // below a batch: they wait for the interval
+        Assert.Single(redis.Snapshot()); // below a batch: they wait for the interval
 
-        queue.Enqueue(Sample(3)); // a full batch: written now, not in 10 s
-        await WaitUntilAsync(() => redis.Snapshot().Count == 4);
+        queue.Enqueue(Sample(3));
+        queue.Enqueue(Sample(4)); // a full batch of 4 waiting: written now, not in 10 s
+        await WaitUntilAsync(() => redis.Snapshot().Count == 5);
 
         await writer.StoppedAsync(CancellationToken.None);
     }

@@ -154,9 +154,9 @@ public sealed class ApiKeyVerifierTests
         await Task.CompletedTask;
     }
 
-    private UserRevocationCache NewRevocations() => new(
+    private RevocationCache NewRevocations() => new(
         new ServiceCollection().BuildServiceProvider(),
         Microsoft.Extensions.Options.Options.Create(new SmartHubAuthenticationOptions()),
         _clock,
-        NullLogger<UserRevocationCache>.Instance);
+        NullLogger<RevocationCache>.Instance);
 }
