@@ -42,6 +42,8 @@ internal sealed class ManagedProcess
 
     public int Pid { get; private set; }
     public int StopSignal { get; }
+    private static readonly TimeSpan OutputDrainTimeout = TimeSpan.FromSeconds(1);
+
     public Task<int> Exited => _exited.Task;
     public bool HasExited => _exited.Task.IsCompleted;
 
@@ -82,10 +84,23 @@ internal sealed class ManagedProcess
 
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
         var managed = new ManagedProcess(process, log, spec.StopSignal);
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { log.Append(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { log.Append(e.Data); } };
-        process.Exited += (_, _) =>
+        // Null data is the end of the stream. The exit is reported once both streams have ended (or 1 s after the exit,
+        // for children that keep the pipes open), so the last lines a crashing process wrote are in the log that
+        // explains its failure.
+        var outputEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var errorEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { log.Append(e.Data); } else { outputEnded.TrySetResult(); } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { log.Append(e.Data); } else { errorEnded.TrySetResult(); } };
+        process.Exited += async (_, _) =>
         {
+            try
+            {
+                await Task.WhenAll(outputEnded.Task, errorEnded.Task).WaitAsync(OutputDrainTimeout).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+            }
+
             Live.TryRemove(managed.Pid, out _);
             managed._exited.TrySetResult(SafeExitCode(process));
         };
