@@ -13,6 +13,7 @@ builder.AddRedisClient(EdgeExtensions.CacheName);
 builder.AddSmartHubAuthentication();
 builder.AddSecurityHeaders();
 builder.AddGatewayEdge();
+builder.AddTrustedProxies();
 builder.AddGatewayRateLimiting();
 builder.AddResponseTimeSamples();
 builder.AddGatewayProxy();
@@ -23,6 +24,7 @@ var app = builder.Build();
 // Order matters (see README "Gateway edge"): headers first so every response carries them, errors included;
 // identity before rate limits (the bucket is per key/user); rate limits before authorization (floods of bad
 // credentials are limited by IP too) and before proxying.
+app.UseTrustedProxies();            // X-Forwarded-For/-Proto believed only from Gateway:TrustedProxies
 app.UseEdgeResponseHeaders();       // security headers, X-Response-Time, rate-limit headers: one callback per response
 app.MapDefaultEndpoints();          // span enrichment, X-Correlation-ID, ProblemDetails for errors, /health, /alive
 app.UseCanonicalPaths();            // 400 for //, dot segments, encoded slashes: policies match on paths

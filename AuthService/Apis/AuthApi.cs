@@ -227,7 +227,9 @@ public static class AuthApi
         ClaimsPrincipal principal,
         RefreshTokenStore refreshTokens,
         RevocationPublisher revocations,
+        AuditLog audit,
         TimeProvider timeProvider,
+        HttpContext httpContext,
         CancellationToken cancellationToken)
     {
         var userId = principal.UserId();
@@ -255,6 +257,8 @@ public static class AuthApi
         {
             await revocations.SessionRevokedAsync(session, now, cancellationToken);
         }
+
+        await audit.WriteAsync(AuditTypes.Logout, AuditContext.From(httpContext, userId), userId, new { sessions }, cancellationToken);
 
         return TypedResults.NoContent();
     }

@@ -1,9 +1,11 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
 using SmartHub.AuthService.Data;
+using SmartHub.ServiceDefaults.Telemetry;
 
 namespace SmartHub.AuthService.Audit;
 
@@ -92,8 +94,16 @@ public sealed record AuditContext(Guid? ActorId, IPAddress? Ip, string? UserAgen
 public sealed record AuditEntry(long Id, DateTimeOffset At, string Type, Guid? ActorId, Guid? SubjectId, string? Ip, string? UserAgent, JsonElement Details);
 
 /// <summary>Writes and reads table audit_log.</summary>
-public sealed class AuditLog(NpgsqlDataSource dataSource, TimeProvider timeProvider)
+/// <remarks>
+/// Every entry written also counts on <c>smarthub.auth.events</c> (tag <c>type</c>): logins succeeded/failed/locked,
+/// keys created/revoked, role changes, users disabled/enabled, password changes, logouts, refresh-token reuse. One
+/// instrument fed from the one place every security event passes, so dashboards and the audit log cannot disagree.
+/// </remarks>
+public sealed class AuditLog(NpgsqlDataSource dataSource, TimeProvider timeProvider, ServiceTelemetry telemetry)
 {
+    private readonly Counter<long> _events = telemetry.Meter.CreateCounter<long>(
+        "smarthub.auth.events", "{event}", "Security events written to the audit log, by type (login.failed, key.revoked, ...).");
+
     private const string InsertSql = """
         INSERT INTO audit_log (at, type, actor_id, subject_id, ip, user_agent, details)
         VALUES (@at, @type, @actor, @subject, @ip, @ua, @details)
@@ -116,6 +126,8 @@ public sealed class AuditLog(NpgsqlDataSource dataSource, TimeProvider timeProvi
             await using var command = CreateInsert(connection, transaction, type, context, subjectId, details);
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
+
+        _events.Add(1, new KeyValuePair<string, object?>("type", type));
     }
 
     /// <summary>Newest first, optionally of one type and/or involving one user (as actor or subject).</summary>

@@ -19,6 +19,12 @@ internal static class ProxyExtensions
             .LoadFromMemory(GatewayRoutes.Routes, clusters)
             .AddTransforms(context =>
             {
+                // X-Forwarded-For/-Proto/-Host/-Prefix are set to what the gateway established (the TCP peer, or the
+                // client named by a trusted proxy), never appended to what the client sent: services believe the
+                // first X-Forwarded-For entry for audit logs, and a client must not be able to choose it.
+                context.UseDefaultForwarders = false;
+                context.AddXForwarded(ForwardedTransformActions.Set);
+
                 // The request's validated (or generated) id replaces whatever the client sent.
                 context.AddRequestTransform(transform =>
                 {

@@ -105,6 +105,28 @@ public sealed class EdgeTests(GraphFixture graph)
     }
 
     [Fact]
+    public async Task A_client_sent_x_forwarded_for_does_not_choose_the_audited_address()
+    {
+        // No trusted proxies are configured: the client is the TCP peer, whatever X-Forwarded-For says.
+        var user = await graph.NewUserAsync();
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/auth/login")
+        {
+            Content = JsonContent.Create(new { email = user.Email, password = user.Password }),
+            Headers = { { "X-Forwarded-For", "203.0.113.7" } },
+        })
+        using (var login = await graph.Gateway.SendAsync(request))
+        {
+            Assert.Equal(HttpStatusCode.OK, login.StatusCode);
+        }
+
+        using var admin = await graph.AdminClientAsync();
+        var audit = await admin.GetFromJsonAsync<System.Text.Json.JsonElement>($"/auth/admin/audit?userId={user.Id}&type=login.succeeded");
+        var addresses = audit.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("ip").GetString()).ToList();
+        Assert.NotEmpty(addresses);
+        Assert.All(addresses, ip => Assert.Equal("127.0.0.1", ip));
+    }
+
+    [Fact]
     public async Task Oversized_body_is_refused_with_413()
     {
         var big = new string('x', 4 * 1024 * 1024);
