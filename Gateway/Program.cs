@@ -27,9 +27,8 @@ var app = builder.Build();
 app.UseTrustedProxies();            // X-Forwarded-For/-Proto believed only from Gateway:TrustedProxies
 app.UseEdgeResponseHeaders();       // security headers, X-Response-Time, rate-limit headers: one callback per response
 app.MapDefaultEndpoints();          // span enrichment, X-Correlation-ID, ProblemDetails for errors, /health, /alive
-app.UseCanonicalPaths();            // 400 for //, dot segments, encoded slashes: policies match on paths
-app.UseInternalHeaderStripping();   // no client-sent X-Internal-Token, X-SmartHub-*, X-User-* ...
-app.UseRequestBodyLimits();         // 413 before anything is read
+app.UseEdgeRequestChecks();         // 400 for non-canonical paths (policies match on paths); no client-sent X-Internal-Token,
+                                    // X-SmartHub-*, X-User-*...; 413 for bodies over the route's limit, before anything is read
 app.UseGatewayCors();               // preflights answered here
 app.UseAuthentication();
 app.UseGatewayRateLimiting();

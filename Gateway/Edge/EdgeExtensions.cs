@@ -39,6 +39,7 @@ internal static class EdgeExtensions
 
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, GatewayAuthorizationResultHandler>();
         builder.Services.AddSingleton<GatewayMetrics>();
+        builder.Services.AddSingleton<RequestBodyLimits>();
 
         // AddRedisClient(CacheName) registers the "cache" check (Program.cs calls it).
         builder.Services.Configure<HealthCheckServiceOptions>(options =>
@@ -62,7 +63,4 @@ internal static class EdgeExtensions
         return app.ApplicationServices.GetRequiredService<GatewayCorsOptions>().IsEnabled ? app.UseCors() : app;
     }
 
-    /// <summary>Body size limits per route (413 before anything is forwarded).</summary>
-    public static IApplicationBuilder UseRequestBodyLimits(this IApplicationBuilder app) =>
-        app.UseMiddleware<RequestBodyLimitMiddleware>();
 }

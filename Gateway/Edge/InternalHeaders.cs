@@ -78,19 +78,3 @@ internal static class InternalHeaders
         return found.Count;
     }
 }
-
-/// <summary>Runs <see cref="InternalHeaders.Strip"/> on every request, first thing after the defaults.</summary>
-internal sealed class InternalHeadersMiddleware(RequestDelegate next)
-{
-    public Task InvokeAsync(HttpContext context)
-    {
-        InternalHeaders.Strip(context.Request.Headers);
-        return next(context);
-    }
-}
-
-internal static class InternalHeadersExtensions
-{
-    public static IApplicationBuilder UseInternalHeaderStripping(this IApplicationBuilder app) =>
-        app.UseMiddleware<InternalHeadersMiddleware>();
-}

@@ -71,7 +71,7 @@ internal static class ProxyExtensions
         app.MapReverseProxy(proxy =>
             {
                 proxy.UseResponseTimeSamples();
-                proxy.Use(RequestBodyLimitMiddleware.MapBodyTooLargeAsync);
+                proxy.Use(RequestBodyLimits.MapBodyTooLargeAsync);
                 proxy.UseSessionAffinity();
                 proxy.UseLoadBalancing();
                 proxy.UsePassiveHealthChecks();

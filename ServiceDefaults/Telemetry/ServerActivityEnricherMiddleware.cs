@@ -13,16 +13,17 @@ internal sealed class ServerActivityEnricherMiddleware(RequestDelegate next)
 {
     private const string AspNetCoreActivityName = "Microsoft.AspNetCore.Hosting.HttpRequestIn";
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         var activity = Activity.Current;
-        if (activity is not { IsAllDataRequested: true, Kind: ActivityKind.Server }
-            || !string.Equals(activity.OperationName, AspNetCoreActivityName, StringComparison.Ordinal))
-        {
-            await next(context);
-            return;
-        }
+        return activity is not { IsAllDataRequested: true, Kind: ActivityKind.Server }
+            || !string.Equals(activity.OperationName, AspNetCoreActivityName, StringComparison.Ordinal)
+            ? next(context)  // nothing records the span: no async frame on the hot path
+            : EnrichAsync(context, activity);
+    }
 
+    private async Task EnrichAsync(HttpContext context, Activity activity)
+    {
         try
         {
             await next(context);

@@ -40,6 +40,8 @@ token=$(curl -fsS -H 'Content-Type: application/json' -d "{\"email\":\"$admin_em
 key=$(curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"name":"bench"}' "http://127.0.0.1:$gw/auth/api-keys" | sed -nE 's/.*"key": *"([^"]*)".*/\1/p')
 [[ -n "$key" ]] || { echo "could not create an API key"; exit 1; }
 
+# The same runtime settings as the hub's services under the AppHost (workstation GC): the ratio measures features.
+export DOTNET_gcServer=0
 ASPNETCORE_URLS="http://127.0.0.1:$bare" tests/benchmarks/BareProxy/bin/Release/net10.0/BareProxy --destination "$core" >/dev/null 2>&1 &
 pids+=($!)
 ASPNETCORE_URLS="http://127.0.0.1:$nolog" tests/benchmarks/BareProxy/bin/Release/net10.0/BareProxy --destination "$core" --no-logging true >/dev/null 2>&1 &

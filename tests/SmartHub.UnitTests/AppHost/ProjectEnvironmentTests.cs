@@ -45,6 +45,7 @@ public sealed class ProjectEnvironmentTests : IDisposable
         Assert.StartsWith("service.instance.id=mcp-", env["OTEL_RESOURCE_ATTRIBUTES"], StringComparison.Ordinal);
         Assert.Equal("42", env["Custom__Setting"]);
         Assert.False(env.ContainsKey("OTEL_EXPORTER_OTLP_ENDPOINT"));
+        Assert.Equal("0", env["DOTNET_gcServer"]); // services share the machine: workstation GC
     }
 
     [Fact]

@@ -46,13 +46,13 @@ public sealed class EdgeTests
     {
         var tooLarge = new BadHttpRequestException("Request body too large.", StatusCodes.Status413PayloadTooLarge);
 
-        Assert.True(RequestBodyLimitMiddleware.IsBodyTooLarge(tooLarge));
-        Assert.True(RequestBodyLimitMiddleware.IsBodyTooLarge(new AggregateException(new IOException("copy"), tooLarge)));
-        Assert.True(RequestBodyLimitMiddleware.IsBodyTooLarge(new IOException("copy", tooLarge)));
-        Assert.False(RequestBodyLimitMiddleware.IsBodyTooLarge(new BadHttpRequestException("Bad chunk", StatusCodes.Status400BadRequest)));
-        Assert.Equal("1 MiB", RequestBodyLimitMiddleware.Describe(1024 * 1024));
-        Assert.Equal("8 MiB", RequestBodyLimitMiddleware.Describe(8 * 1024 * 1024));
-        Assert.Equal("1500 bytes", RequestBodyLimitMiddleware.Describe(1500));
+        Assert.True(RequestBodyLimits.IsBodyTooLarge(tooLarge));
+        Assert.True(RequestBodyLimits.IsBodyTooLarge(new AggregateException(new IOException("copy"), tooLarge)));
+        Assert.True(RequestBodyLimits.IsBodyTooLarge(new IOException("copy", tooLarge)));
+        Assert.False(RequestBodyLimits.IsBodyTooLarge(new BadHttpRequestException("Bad chunk", StatusCodes.Status400BadRequest)));
+        Assert.Equal("1 MiB", RequestBodyLimits.Describe(1024 * 1024));
+        Assert.Equal("8 MiB", RequestBodyLimits.Describe(8 * 1024 * 1024));
+        Assert.Equal("1500 bytes", RequestBodyLimits.Describe(1500));
     }
 
     [Fact]

@@ -203,5 +203,5 @@ public sealed class GatewayRouteTableTests(RouteTableAppFixture fixture) : IClas
     [InlineData("/api/v1/%2E%2E/admin", false)]
     [InlineData("/api\\v1", false)]
     public void Only_canonical_paths_reach_the_route_table(string path, bool canonical) =>
-        Assert.Equal(canonical, SmartHub.Gateway.Edge.CanonicalPathMiddleware.IsCanonical(path));
+        Assert.Equal(canonical, SmartHub.Gateway.Edge.CanonicalPath.IsCanonical(path));
 }

@@ -10,14 +10,14 @@ namespace SmartHub.Gateway.Edge;
 /// with 413 before anything is read or forwarded; a chunked body that grows past it is cut off by Kestrel while YARP
 /// streams it, and <see cref="MapBodyTooLargeAsync"/> turns YARP's error into the same 413.
 /// </summary>
-internal sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<GatewayOptions> options)
+internal sealed class RequestBodyLimits(IOptions<GatewayOptions> options)
 {
     private readonly long _default = options.Value.MaxRequestBodyBytes;
     private readonly long _chat = options.Value.MaxChatRequestBodyBytes;
 
-    public Task InvokeAsync(HttpContext context)
+    /// <summary>Sets the route's limit on the request; returns the 413 answer when the declared length exceeds it, else null.</summary>
+    public Task? Enforce(HttpContext context, GatewayRoute? row)
     {
-        var row = context.GetEndpoint()?.Metadata.GetMetadata<GatewayRoute>();
         var limit = row?.BodyLimit == BodyLimit.Chat ? _chat : _default;
 
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
@@ -25,16 +25,17 @@ internal sealed class RequestBodyLimitMiddleware(RequestDelegate next, IOptions<
             feature.MaxRequestBodySize = limit;
         }
 
-        if (context.Request.ContentLength > limit)
-        {
-            return TooLargeAsync(context, limit);
-        }
-
-        return next(context);
+        return context.Request.ContentLength > limit ? TooLargeAsync(context, limit) : null;
     }
 
-    /// <summary>In the proxy pipeline, around the forwarder: a body cut off by the limit is a 413, not YARP's 400.</summary>
-    public static async Task MapBodyTooLargeAsync(HttpContext context, Func<Task> next)
+    /// <summary>
+    /// In the proxy pipeline, around the forwarder: a body cut off by the limit is a 413, not YARP's 400. Requests that
+    /// cannot have a body (GET, Content-Length: 0) skip the wrapper.
+    /// </summary>
+    public static Task MapBodyTooLargeAsync(HttpContext context, Func<Task> next) =>
+        context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false } ? next() : MapAsync(context, next);
+
+    private static async Task MapAsync(HttpContext context, Func<Task> next)
     {
         await next();
 

@@ -6,16 +6,11 @@ namespace SmartHub.Gateway.Edge;
 /// the admin row and fall through to a less strict catch-all, and downstream routers need not agree with ours on how
 /// such a path reads. SmartHub's APIs never need these forms.
 /// </summary>
-internal sealed class CanonicalPathMiddleware(RequestDelegate next)
+internal static class CanonicalPath
 {
-    public Task InvokeAsync(HttpContext context)
-    {
-        var path = context.Request.Path.Value;
-        return path is null || IsCanonical(path)
-            ? next(context)
-            : GatewayErrors.WriteAsync(context, StatusCodes.Status400BadRequest, "https://tools.ietf.org/html/rfc9110#section-15.5.1",
-                "Bad request path", "The request path is not in canonical form (empty or dot segments, or encoded slashes).", "non_canonical_path");
-    }
+    public static Task RejectAsync(HttpContext context) =>
+        GatewayErrors.WriteAsync(context, StatusCodes.Status400BadRequest, "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+            "Bad request path", "The request path is not in canonical form (empty or dot segments, or encoded slashes).", "non_canonical_path");
 
     internal static bool IsCanonical(string path)
     {
@@ -26,8 +21,10 @@ internal sealed class CanonicalPathMiddleware(RequestDelegate next)
             return false;
         }
 
-        foreach (var segment in path.Split('/'))
+        // Dot segments, without splitting the path into strings.
+        foreach (var range in path.AsSpan().Split('/'))
         {
+            var segment = path.AsSpan(range);
             if (segment is "." or "..")
             {
                 return false;
@@ -36,9 +33,4 @@ internal sealed class CanonicalPathMiddleware(RequestDelegate next)
 
         return true;
     }
-}
-
-internal static class CanonicalPathExtensions
-{
-    public static IApplicationBuilder UseCanonicalPaths(this IApplicationBuilder app) => app.UseMiddleware<CanonicalPathMiddleware>();
 }
