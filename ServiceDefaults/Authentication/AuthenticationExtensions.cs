@@ -10,8 +10,8 @@ public static class AuthenticationExtensions
     /// <summary>
     /// SmartHub's authentication, the same in every service and the gateway:
     /// <list type="bullet">
-    /// <item>"SmartHub" (default): a policy scheme forwarding <c>Authorization: Bearer shk_…</c> and <c>X-API-Key</c> to
-    /// "ApiKey" and any other bearer token to "Bearer".</item>
+    /// <item>"SmartHub" (default): <c>Authorization: Bearer shk_…</c> and <c>X-API-Key</c> checked as "ApiKey" does, any
+    /// other bearer token as "Bearer" does, in one handler.</item>
     /// <item>"Bearer": ES256 JWTs checked against AuthService's JWKS (<see cref="IJwksProvider"/>), then the user's
     /// revocation time in Redis.</item>
     /// <item>"ApiKey": in-process cache → Redis → AuthService's internal verify endpoint (<see cref="IApiKeyAuthority"/>),
@@ -51,9 +51,10 @@ public static class AuthenticationExtensions
         services.AddHttpClient(HttpJwksProvider.HttpClientName);
         services.AddHttpClient(HttpApiKeyAuthority.HttpClientName);
 
+        services.TryAddSingleton<JwtAuthenticator>();
+        services.TryAddSingleton<ApiKeyAuthenticator>();
         services.AddAuthentication(SmartHubAuth.Scheme)
-            .AddPolicyScheme(SmartHubAuth.Scheme, "SmartHub (JWT or API key)", options =>
-                options.ForwardDefaultSelector = CredentialReader.SelectScheme)
+            .AddScheme<SmartHubSchemeOptions, SmartHubAuthenticationHandler>(SmartHubAuth.Scheme, "SmartHub (JWT or API key)", null)
             .AddScheme<JwtBearerSchemeOptions, JwtBearerAuthenticationHandler>(SmartHubAuth.BearerScheme, "JWT access token", null)
             .AddScheme<ApiKeySchemeOptions, ApiKeyAuthenticationHandler>(SmartHubAuth.ApiKeyScheme, "API key", null);
         services.AddAuthorization(options => options.AddPermissionPolicies());

@@ -6,7 +6,7 @@ namespace SmartHub.ServiceDefaults.Authentication;
 /// </summary>
 public static class SmartHubAuth
 {
-    /// <summary>The default scheme: a policy scheme forwarding to <see cref="ApiKeyScheme"/> or <see cref="BearerScheme"/>.</summary>
+    /// <summary>The default scheme: an API key as <see cref="ApiKeyScheme"/> checks it, else a JWT as <see cref="BearerScheme"/> does.</summary>
     public const string Scheme = "SmartHub";
 
     /// <summary>JWT access tokens (<c>Authorization: Bearer eyJ…</c>), ES256, validated against the JWKS.</summary>
