@@ -69,7 +69,11 @@ public sealed class AuthorizationMatrixTests(GraphFixture graph)
 
             if (!ok)
             {
-                failures.Add($"{callers[i]}: expected {outcomes[i]}, got {(int)status} {await response.Content.ReadAsStringAsync()}");
+                var body = await response.Content.ReadAsStringAsync();
+                var diagnosis = body.Contains("revoked", StringComparison.Ordinal) && client.DefaultRequestHeaders.Authorization?.Parameter is { } token
+                    ? await DiagnoseRevokedAsync(token)
+                    : "";
+                failures.Add($"{callers[i]}: expected {outcomes[i]}, got {(int)status} {body}{diagnosis}");
             }
             else if (status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
             {
@@ -78,6 +82,28 @@ public sealed class AuthorizationMatrixTests(GraphFixture graph)
         }
 
         Assert.True(failures.Count == 0, $"{method} {path}:{Environment.NewLine}{string.Join(Environment.NewLine, failures)}");
+    }
+
+    /// <summary>Why a token counts as revoked: its iat and sid, the Redis markers, and the user's audit trail.</summary>
+    private async Task<string> DiagnoseRevokedAsync(string token)
+    {
+        try
+        {
+            var payload = Tokens.Payload(token);
+            var sub = payload.GetProperty("sub").GetString();
+            var sid = payload.TryGetProperty("sid", out var s) ? s.GetString() : null;
+            await using var redis = await SmartHub.ServiceDefaults.Redis.RedisConnection.ConnectAsync(
+                SmartHub.ServiceDefaults.Redis.RedisOptions.Parse((await graph.App.GetConnectionStringAsync("cache"))!));
+            var userMarker = await SmartHub.ServiceDefaults.Redis.RedisCommands.GetAsync(redis, "auth:user-revoked:" + sub);
+            var sessionMarker = sid is null ? null : await SmartHub.ServiceDefaults.Redis.RedisCommands.GetAsync(redis, "auth:session-revoked:" + sid);
+            using var admin = await graph.AdminClientAsync();
+            var audit = await admin.GetStringAsync($"/auth/admin/audit?userId={sub}");
+            return $" [iat {payload.GetProperty("iat")}, sid {sid}, user marker {userMarker ?? "none"}, session marker {sessionMarker ?? "none"}, audit {audit}]";
+        }
+        catch (Exception ex) when (ex is HttpRequestException or System.Text.Json.JsonException or InvalidOperationException or KeyNotFoundException)
+        {
+            return $" [no diagnosis: {ex.Message}]";
+        }
     }
 
     private async Task<HttpClient> ClientForAsync(Caller caller) => caller switch
