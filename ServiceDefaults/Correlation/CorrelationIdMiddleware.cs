@@ -10,11 +10,6 @@ public interface ICorrelationIdFeature
     string CorrelationId { get; }
 }
 
-internal sealed class CorrelationIdFeature(string correlationId) : ICorrelationIdFeature
-{
-    public string CorrelationId { get; } = correlationId;
-}
-
 /// <summary>
 /// Reads (or creates) the request's correlation id, echoes it on the response, and makes it
 /// visible to logs (scope), recorded traces (tag) and outgoing calls (async context).
@@ -26,14 +21,11 @@ internal sealed class CorrelationIdMiddleware(RequestDelegate next, ILogger<Corr
         var incoming = context.Request.Headers[CorrelationId.HeaderName];
         var correlationId = CorrelationId.AcceptOrCreate(incoming.Count == 1 ? incoming[0] : null);
 
-        context.Features.Set<ICorrelationIdFeature>(new CorrelationIdFeature(correlationId));
+        // One object is the feature, the response callback's state and the log scope: one allocation per request.
+        var scope = new CorrelationScope(context, correlationId);
+        context.Features.Set<ICorrelationIdFeature>(scope);
         // Set when the response starts: the exception handler clears headers set earlier.
-        context.Response.OnStarting(static state =>
-        {
-            var (httpContext, id) = ((HttpContext, string))state;
-            httpContext.Response.Headers[CorrelationId.HeaderName] = id;
-            return Task.CompletedTask;
-        }, (context, correlationId));
+        context.Response.OnStarting(CorrelationScope.WriteHeader, scope);
 
         // A recorded span carries the id as a tag. (Not as baggage: X-Correlation-ID already travels downstream,
         // and a baggage header on every outgoing call would only repeat it.)
@@ -46,7 +38,7 @@ internal sealed class CorrelationIdMiddleware(RequestDelegate next, ILogger<Corr
         CorrelationId.Current = correlationId;
         try
         {
-            using (logger.BeginScope(new CorrelationScope(correlationId)))
+            using (logger.BeginScope(scope))
             {
                 await next(context);
             }
@@ -57,13 +49,28 @@ internal sealed class CorrelationIdMiddleware(RequestDelegate next, ILogger<Corr
         }
     }
 
-    /// <summary>Renders as <c>"CorrelationId": "..."</c> in JSON console scopes and OTLP log attributes.</summary>
-    private sealed class CorrelationScope(string correlationId) : IReadOnlyList<KeyValuePair<string, object?>>
+    /// <summary>
+    /// The request's correlation id as a feature, as the state of the callback that echoes it on the response, and as a
+    /// log scope (rendered as <c>"CorrelationId": "..."</c> in JSON console scopes and OTLP log attributes).
+    /// </summary>
+    private sealed class CorrelationScope(HttpContext context, string correlationId)
+        : ICorrelationIdFeature, IReadOnlyList<KeyValuePair<string, object?>>
     {
+        public static readonly Func<object, Task> WriteHeader = static state =>
+        {
+            var scope = (CorrelationScope)state;
+            scope._context.Response.Headers[Correlation.CorrelationId.HeaderName] = scope.CorrelationId;
+            return Task.CompletedTask;
+        };
+
+        private readonly HttpContext _context = context;
+
+        public string CorrelationId { get; } = correlationId;
+
         public int Count => 1;
 
         public KeyValuePair<string, object?> this[int index] =>
-            index == 0 ? new(CorrelationId.PropertyName, correlationId) : throw new ArgumentOutOfRangeException(nameof(index));
+            index == 0 ? new(Correlation.CorrelationId.PropertyName, CorrelationId) : throw new ArgumentOutOfRangeException(nameof(index));
 
         public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
         {
@@ -72,6 +79,6 @@ internal sealed class CorrelationIdMiddleware(RequestDelegate next, ILogger<Corr
 
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 
-        public override string ToString() => $"{CorrelationId.PropertyName}:{correlationId}";
+        public override string ToString() => $"{Correlation.CorrelationId.PropertyName}:{CorrelationId}";
     }
 }
