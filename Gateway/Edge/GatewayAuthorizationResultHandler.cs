@@ -13,11 +13,21 @@ internal sealed class GatewayAuthorizationResultHandler : IAuthorizationMiddlewa
 {
     private readonly AuthorizationMiddlewareResultHandler _default = new();
 
-    public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+    /// <summary>Allowed requests go straight on (no async frame around the whole proxied request); refusals are written here.</summary>
+    public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        ArgumentNullException.ThrowIfNull(authorizeResult);
+        return authorizeResult.Challenged || authorizeResult.Forbidden
+            ? RefuseAsync(next, context, policy, authorizeResult)
+            : next(context);
+    }
+
+    private async Task RefuseAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
     {
         await _default.HandleAsync(next, context, policy, authorizeResult);
 
-        if (context.Response.HasStarted || !(authorizeResult.Challenged || authorizeResult.Forbidden))
+        if (context.Response.HasStarted)
         {
             return;
         }
