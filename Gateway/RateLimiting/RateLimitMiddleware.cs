@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using SmartHub.Gateway.Edge;
 using SmartHub.Gateway.Proxy;
@@ -24,12 +25,6 @@ internal sealed class RateLimitMiddleware(
     private static readonly KeyValuePair<string, object?> s_apiTag = new("scope", "api");
     private static readonly KeyValuePair<string, object?> s_authTag = new("scope", "auth");
 
-    private static readonly Func<object, Task> s_writeHeaders = static state =>
-    {
-        ((HeaderState)state).Write();
-        return Task.CompletedTask;
-    };
-
     public Task InvokeAsync(HttpContext context)
     {
         var row = context.GetEndpoint()?.Metadata.GetMetadata<GatewayRoute>();
@@ -51,16 +46,9 @@ internal sealed class RateLimitMiddleware(
     private Task ContinueAsync(HttpContext context, GatewayRoute row, BucketParameters parameters, RateLimitResult result)
     {
         // On the response whenever it starts (also 5xx from the exception handler, which clears headers).
-        var remaining = HeaderNumbers.Format(result.Remaining);
-        var reset = HeaderNumbers.Format(result.ResetSeconds);
-        if (context.Features.Get<EdgeResponse>() is { } edge)
-        {
-            edge.SetRateLimit(parameters.LimitHeader, remaining, reset);
-        }
-        else
-        {
-            context.Response.OnStarting(s_writeHeaders, new HeaderState(context.Response, parameters.LimitHeader, remaining, reset));
-        }
+        // EdgeResponse (first in the pipeline) writes them with the other edge headers.
+        context.Features.GetRequiredFeature<EdgeResponse>().SetRateLimit(
+            parameters.LimitHeader, HeaderNumbers.Format(result.Remaining), HeaderNumbers.Format(result.ResetSeconds));
 
         if (result.Allowed)
         {
@@ -78,17 +66,6 @@ internal sealed class RateLimitMiddleware(
             $"Rate limit exceeded: {parameters.LimitHeader} requests per second (burst {parameters.Burst}) "
                 + $"{(row.RateLimit == RateLimitScope.Auth ? "per client address on /auth" : "for this caller")}. Retry after {result.RetryAfterSeconds} s.",
             "rate_limit_exceeded");
-    }
-
-    private sealed class HeaderState(HttpResponse response, string limit, string remaining, string reset)
-    {
-        public void Write()
-        {
-            var headers = response.Headers;
-            headers[LimitHeader] = limit;
-            headers[RemainingHeader] = remaining;
-            headers[ResetHeader] = reset;
-        }
     }
 }
 
