@@ -157,14 +157,7 @@ public static class AuthApi
 
         if (verification == PasswordVerification.Failed)
         {
-            var lockedNow = await users.RecordFailedLoginAsync(user.Id, settings.LockoutThreshold, settings.LockoutDuration, cancellationToken);
-            await audit.WriteAsync(AuditTypes.LoginFailed, context, user.Id, new { email, reason = "wrong_password" }, cancellationToken);
-            if (lockedNow)
-            {
-                await audit.WriteAsync(AuditTypes.LoginLocked, context, user.Id,
-                    new { email, lockedUntil = now + settings.LockoutDuration, failures = settings.LockoutThreshold }, cancellationToken);
-            }
-
+            await RecordWrongPasswordAsync(users, audit, settings, user, context, "wrong_password", now, cancellationToken);
             return InvalidCredentials();
         }
 
@@ -307,18 +300,19 @@ public static class AuthApi
 
         var settings = options.Value;
         var verification = await passwords.VerifyAsync(request.CurrentPassword, user.PasswordHash, cancellationToken);
-        if (verification == PasswordVerification.Failed || user.LockedUntil > timeProvider.GetUtcNow())
+        var now = timeProvider.GetUtcNow();
+        if (verification == PasswordVerification.Failed)
         {
             // Counts toward the lockout like a failed login: a stolen access token must not be a password oracle.
-            if (verification == PasswordVerification.Failed
-                && await users.RecordFailedLoginAsync(user.Id, settings.LockoutThreshold, settings.LockoutDuration, cancellationToken))
-            {
-                await audit.WriteAsync(AuditTypes.LoginLocked, context, user.Id,
-                    new { email = user.Email, lockedUntil = timeProvider.GetUtcNow() + settings.LockoutDuration, failures = settings.LockoutThreshold },
-                    cancellationToken);
-            }
+            await RecordWrongPasswordAsync(users, audit, settings, user, context, "password_change_wrong_password", now, cancellationToken);
+            return AuthProblems.Invalid("currentPassword", "The current password is wrong.");
+        }
 
-            await audit.WriteAsync(AuditTypes.LoginFailed, context, user.Id, new { email = user.Email, reason = "password_change_wrong_password" }, cancellationToken);
+        if (user.LockedUntil > now)
+        {
+            // Locked: the same answer as a wrong password; only the audit log tells.
+            await audit.WriteAsync(AuditTypes.LoginFailed, context, user.Id,
+                new { email = user.Email, reason = "password_change_locked", lockedUntil = user.LockedUntil }, cancellationToken);
             return AuthProblems.Invalid("currentPassword", "The current password is wrong.");
         }
 
@@ -354,6 +348,20 @@ public static class AuthApi
             isApiKey && Guid.TryParse(principal.FindFirst(SmartHubClaims.ApiKeyId)?.Value, out var keyId) ? keyId : null,
             isApiKey ? [.. principal.FindAll(SmartHubClaims.Scope).Select(c => c.Value)] : null,
             user.CreatedAt));
+    }
+
+    /// <summary>A wrong password for a known account: counts toward the lockout and is audited (and the lockout too, when it starts).</summary>
+    private static async Task RecordWrongPasswordAsync(
+        UserStore users, AuditLog audit, AuthOptions settings, UserRecord user, AuditContext context, string reason, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        var lockedNow = await users.RecordFailedLoginAsync(user.Id, settings.LockoutThreshold, settings.LockoutDuration, cancellationToken);
+        await audit.WriteAsync(AuditTypes.LoginFailed, context, user.Id, new { email = user.Email, reason }, cancellationToken);
+        if (lockedNow)
+        {
+            await audit.WriteAsync(AuditTypes.LoginLocked, context, user.Id,
+                new { email = user.Email, lockedUntil = now + settings.LockoutDuration, failures = settings.LockoutThreshold }, cancellationToken);
+        }
     }
 
     private static Ok<TokenResponse> Tokens(HttpContext httpContext, IssuedAccessToken access, string refreshToken, DateTimeOffset now)
