@@ -3,9 +3,10 @@ using System.Diagnostics;
 namespace SmartHub.ServiceDefaults.Telemetry;
 
 /// <summary>
-/// When nothing exports telemetry, ASP.NET Core would create no request activity at all, and logs, ProblemDetails and
-/// outgoing calls would lose their W3C trace id. This listener asks for activities with propagation data only: ids and
-/// <c>traceparent</c> flow, nothing is recorded (no tags, no events, no measurements).
+/// When nothing exports telemetry, ASP.NET Core still starts a request activity for its log scopes, but one that asks
+/// for all data, so the span enricher and the correlation tag would fill in tags nothing reads (and without any logger
+/// there would be no activity, and no W3C trace id for logs, ProblemDetails and outgoing calls). This listener asks for
+/// activities with propagation data only: ids and <c>traceparent</c> flow, nothing is recorded.
 /// </summary>
 /// <remarks>
 /// It listens to ASP.NET Core's server activity only: outgoing calls carry that activity's <c>traceparent</c> through
