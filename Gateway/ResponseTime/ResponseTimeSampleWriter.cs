@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.Extensions.Options;
 using SmartHub.Gateway.Telemetry;
 using SmartHub.ServiceDefaults.Redis;
@@ -5,7 +6,7 @@ using SmartHub.ServiceDefaults.Redis;
 namespace SmartHub.Gateway.ResponseTime;
 
 /// <summary>
-/// Drains <see cref="ResponseTimeSampleQueue"/> into the Redis stream in batches of pipelined XADDs, every
+/// Drains <see cref="ResponseTimeSampleQueue"/> into the Redis stream, one entry per batch (<see cref="ResponseTimeSampleBatch"/>), every
 /// <see cref="ResponseTimeSampleOptions.FlushInterval"/> or whenever a full batch is waiting. While Redis is
 /// down it keeps its batch and retries with backoff (250 ms doubling to 5 s); meanwhile the queue absorbs new samples
 /// up to its bound and drops (and counts) beyond it. On shutdown it keeps running until the web server has stopped
@@ -25,6 +26,7 @@ internal sealed class ResponseTimeSampleWriter(
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
 
     private readonly ResponseTimeSampleOptions _options = options.Value;
+    private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
     private bool _failing;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -39,6 +41,10 @@ internal sealed class ResponseTimeSampleWriter(
                 {
                     await WriteAsync(batch, stoppingToken);
                     batch.Clear();
+                    if (!completed && queue.Count < _options.BatchSize)
+                    {
+                        break; // what arrived during the write waits for the next interval or a full batch: few, full entries
+                    }
                 }
 
                 queue.ReportDrops(force: false);
@@ -74,52 +80,20 @@ internal sealed class ResponseTimeSampleWriter(
         return batch.Count > 0;
     }
 
-    /// <summary>Writes the batch (pipelined), retrying the samples that failed until they are written or the writer stops.</summary>
+    /// <summary>Writes the batch as one stream entry, retrying until it is written or the writer stops.</summary>
     private async Task WriteAsync(List<ResponseTimeSample> batch, CancellationToken stoppingToken)
     {
+        _buffer.ResetWrittenCount();
+        ResponseTimeSampleBatch.Encode(batch, _buffer);
+        var batchId = Guid.NewGuid().ToString("N");
         var backoff = MinBackoff;
-        var tasks = new Task<string>[batch.Count];
         while (true)
         {
-            for (var i = 0; i < batch.Count; i++)
-            {
-                tasks[i] = batch[i].WriteAsync(redis, _options.StreamKey, _options.MaxStreamLength, stoppingToken);
-            }
-
             try
             {
-                await Task.WhenAll(tasks.AsSpan(0, batch.Count));
-            }
-#pragma warning disable CA1031 // each task is inspected below
-            catch (Exception) when (!stoppingToken.IsCancellationRequested)
-#pragma warning restore CA1031
-            {
-            }
-
-            stoppingToken.ThrowIfCancellationRequested();
-
-            // Keep only what failed.
-            var written = 0;
-            Exception? error = null;
-            var kept = 0;
-            for (var i = 0; i < batch.Count; i++)
-            {
-                if (tasks[i].IsCompletedSuccessfully)
-                {
-                    written++;
-                }
-                else
-                {
-                    error ??= tasks[i].Exception?.InnerException;
-                    batch[kept++] = batch[i];
-                }
-            }
-
-            batch.RemoveRange(kept, batch.Count - kept);
-            metrics.SamplesWritten.Add(written);
-
-            if (batch.Count == 0)
-            {
+                await ResponseTimeSampleBatch.WriteAsync(
+                    redis, _options.StreamKey, _options.MaxStreamLength, batchId, batch.Count, _buffer.WrittenMemory, stoppingToken);
+                metrics.SamplesWritten.Add(batch.Count);
                 if (_failing)
                 {
                     _failing = false;
@@ -128,13 +102,17 @@ internal sealed class ResponseTimeSampleWriter(
 
                 return;
             }
-
-            if (!_failing)
+#pragma warning disable CA1031 // whatever the failure, the batch stays and is retried: samples are never lost to an exception
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+#pragma warning restore CA1031
             {
-                _failing = true;
-                logger.LogWarning(
-                    "Response-time samples cannot be written to Redis ({Error}); retrying, up to {Capacity} samples wait in memory",
-                    error?.Message, _options.QueueCapacity);
+                if (!_failing)
+                {
+                    _failing = true;
+                    logger.LogWarning(
+                        "Response-time samples cannot be written to Redis ({Error}); retrying, up to {Capacity} samples wait in memory",
+                        ex.Message, _options.QueueCapacity);
+                }
             }
 
             await Task.Delay(backoff, timeProvider, stoppingToken);

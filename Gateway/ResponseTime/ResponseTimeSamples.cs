@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
-using System.Globalization;
+using System.Buffers;
+using System.Text.Json;
 using System.Collections.Concurrent;
 using SmartHub.Gateway.Telemetry;
 using SmartHub.ServiceDefaults.Logging;
@@ -20,15 +21,18 @@ internal sealed class ResponseTimeSampleOptions
     [Required(AllowEmptyStrings = false)]
     public string StreamKey { get; set; } = "telemetry:response-times";
 
-    /// <summary>XADD MAXLEN ~ this: the stream keeps roughly the latest N samples.</summary>
-    [Range(1, 100_000_000)]
-    public long MaxStreamLength { get; set; } = 100_000;
+    /// <summary>
+    /// XADD MAXLEN ~ this: the stream keeps roughly the latest N entries, each a batch of up to <see cref="BatchSize"/>
+    /// samples (so between N and N × BatchSize samples; at the defaults at most about 50 MB in Redis).
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public long MaxStreamLength { get; set; } = 1_000;
 
     /// <summary>Samples waiting in memory at most; beyond it new ones are dropped (and counted).</summary>
     [Range(1, 1_000_000)]
     public int QueueCapacity { get; set; } = 10_000;
 
-    /// <summary>Samples sent per pipelined batch; a full batch waiting wakes the writer before the interval.</summary>
+    /// <summary>Samples per stream entry at most; a full batch waiting wakes the writer before the interval.</summary>
     [Range(1, 10_000)]
     public int BatchSize { get; set; } = 256;
 
@@ -38,10 +42,9 @@ internal sealed class ResponseTimeSampleOptions
 }
 
 /// <summary>
-/// One proxied request, as written to the stream (flat string fields): <c>route</c> (route id, e.g. "openai"),
-/// <c>path</c>, <c>method</c>, <c>status</c>, <c>duration_ms</c> (gateway in → response completed, 0.001 ms
-/// resolution), <c>service</c> (cluster: auth, core, mcp), <c>time</c> (unix ms when it completed),
-/// <c>correlation_id</c>.
+/// One proxied request: <c>route</c> (route id, e.g. "openai"), <c>path</c>, <c>method</c>, <c>status</c>,
+/// <c>duration_ms</c> (gateway in → response completed, 0.001 ms resolution), <c>service</c> (cluster: auth, core,
+/// mcp), <c>time</c> (unix ms when it completed), <c>correlation_id</c>. Written in batches: <see cref="ResponseTimeSampleBatch"/>.
 /// </summary>
 internal readonly record struct ResponseTimeSample(
     string Route, string Path, string Method, int Status, double DurationMs, string Service, long TimeUnixMs, string? CorrelationId)
@@ -59,19 +62,71 @@ internal readonly record struct ResponseTimeSample(
         public const string Time = "time";
         public const string CorrelationId = "correlation_id";
     }
+}
 
-    public Task<string> WriteAsync(IRedisClient redis, string streamKey, long maxLength, CancellationToken cancellationToken) =>
+/// <summary>
+/// A batch of samples as one stream entry: fields <c>v</c> (format, "1"), <c>batch</c> (an id kept across retries, so
+/// a consumer can drop the duplicate of a batch whose reply was lost), <c>count</c>, and <c>samples</c>, a JSON array
+/// of objects with the <see cref="ResponseTimeSample.Fields"/> (numbers as JSON numbers). One XADD per batch instead
+/// of one per request: measured at 10k req/s, per-sample XADDs cost Redis about 3 µs of CPU per request, more than
+/// the rest of the gateway's Redis traffic together.
+/// </summary>
+internal static class ResponseTimeSampleBatch
+{
+    public const string FormatVersion = "1";
+
+    public static class Fields
+    {
+        public const string Version = "v";
+        public const string BatchId = "batch";
+        public const string Count = "count";
+        public const string Samples = "samples";
+    }
+
+    private static readonly JsonWriterOptions s_writerOptions = new() { SkipValidation = true };
+    private static readonly JsonEncodedText s_route = JsonEncodedText.Encode(ResponseTimeSample.Fields.Route);
+    private static readonly JsonEncodedText s_path = JsonEncodedText.Encode(ResponseTimeSample.Fields.Path);
+    private static readonly JsonEncodedText s_method = JsonEncodedText.Encode(ResponseTimeSample.Fields.Method);
+    private static readonly JsonEncodedText s_status = JsonEncodedText.Encode(ResponseTimeSample.Fields.Status);
+    private static readonly JsonEncodedText s_duration = JsonEncodedText.Encode(ResponseTimeSample.Fields.DurationMs);
+    private static readonly JsonEncodedText s_service = JsonEncodedText.Encode(ResponseTimeSample.Fields.Service);
+    private static readonly JsonEncodedText s_time = JsonEncodedText.Encode(ResponseTimeSample.Fields.Time);
+    private static readonly JsonEncodedText s_correlation = JsonEncodedText.Encode(ResponseTimeSample.Fields.CorrelationId);
+
+    /// <summary>Writes the samples as a JSON array into <paramref name="buffer"/>.</summary>
+    public static void Encode(IReadOnlyList<ResponseTimeSample> samples, IBufferWriter<byte> buffer)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        using var json = new Utf8JsonWriter(buffer, s_writerOptions);
+        json.WriteStartArray();
+        for (var i = 0; i < samples.Count; i++)
+        {
+            var sample = samples[i];
+            json.WriteStartObject();
+            json.WriteString(s_route, sample.Route);
+            json.WriteString(s_path, sample.Path.Length > ResponseTimeSample.MaxPathLength ? sample.Path.AsSpan(0, ResponseTimeSample.MaxPathLength) : sample.Path);
+            json.WriteString(s_method, sample.Method);
+            json.WriteNumber(s_status, sample.Status);
+            json.WriteNumber(s_duration, Math.Round(sample.DurationMs, 3));
+            json.WriteString(s_service, sample.Service);
+            json.WriteNumber(s_time, sample.TimeUnixMs);
+            json.WriteString(s_correlation, sample.CorrelationId ?? "");
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    }
+
+    /// <summary>XADD key MAXLEN ~ n * v 1 batch id count n samples [...].</summary>
+    public static Task<string> WriteAsync(
+        IRedisClient redis, string streamKey, long maxLength, string batchId, int count, ReadOnlyMemory<byte> samples, CancellationToken cancellationToken) =>
         redis.StreamAddAsync(
             streamKey,
             [
-                new(Fields.Route, Route),
-                new(Fields.Path, Path.Length > MaxPathLength ? Path[..MaxPathLength] : Path),
-                new(Fields.Method, Method),
-                new(Fields.Status, (long)Status),
-                new(Fields.DurationMs, DurationMs.ToString("0.###", CultureInfo.InvariantCulture)),
-                new(Fields.Service, Service),
-                new(Fields.Time, TimeUnixMs),
-                new(Fields.CorrelationId, CorrelationId ?? ""),
+                new(Fields.Version, FormatVersion),
+                new(Fields.BatchId, batchId),
+                new(Fields.Count, (long)count),
+                new(Fields.Samples, samples),
             ],
             maxLength,
             cancellationToken);

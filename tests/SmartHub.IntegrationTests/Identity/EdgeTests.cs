@@ -50,6 +50,54 @@ public sealed class EdgeTests(GraphFixture graph)
     }
 
     [Fact]
+    public async Task A_proxied_request_leaves_its_response_time_sample_in_the_redis_stream()
+    {
+        var user = await graph.NewUserAsync();
+        using var client = graph.Client(bearer: user.Tokens.AccessToken, replica: 2);
+        var correlationId = Guid.NewGuid().ToString("N");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/whoami");
+        request.Headers.Add("X-Correlation-ID", correlationId);
+        var sent = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        // One stream entry per batch: {v, batch, count, samples: JSON array}. The writer flushes every 250 ms.
+        await using var redis = await SmartHub.ServiceDefaults.Redis.RedisConnection.ConnectAsync(
+            SmartHub.ServiceDefaults.Redis.RedisOptions.Parse((await graph.App.GetConnectionStringAsync("cache"))!));
+        System.Text.Json.JsonElement? found = null;
+        await Poll.UntilAsync(async () =>
+        {
+            var entries = (await redis.ExecuteAsync("XREVRANGE", ["telemetry:response-times", "+", "-", "COUNT", 200])).AsArray();
+            foreach (var entry in entries)
+            {
+                var fields = entry.AsArray()[1].AsArray();
+                var map = Enumerable.Range(0, fields.Count / 2).ToDictionary(i => fields[2 * i].AsString()!, i => fields[(2 * i) + 1].AsString()!);
+                Assert.Equal("1", map["v"]);
+                using var samples = System.Text.Json.JsonDocument.Parse(map["samples"]);
+                Assert.Equal(int.Parse(map["count"], System.Globalization.CultureInfo.InvariantCulture), samples.RootElement.GetArrayLength());
+                foreach (var sample in samples.RootElement.EnumerateArray())
+                {
+                    if (sample.GetProperty("correlation_id").GetString() == correlationId)
+                    {
+                        found = sample.Clone();
+                    }
+                }
+            }
+
+            return found is not null;
+        }, TimeSpan.FromSeconds(10), "the sample of the request in telemetry:response-times");
+
+        var s = found!.Value;
+        Assert.Equal("core", s.GetProperty("route").GetString());
+        Assert.Equal("/api/v1/whoami", s.GetProperty("path").GetString());
+        Assert.Equal("GET", s.GetProperty("method").GetString());
+        Assert.Equal(200, s.GetProperty("status").GetInt32());
+        Assert.Equal("core", s.GetProperty("service").GetString());
+        Assert.InRange(s.GetProperty("duration_ms").GetDouble(), 0.001, 10_000);
+        Assert.InRange(s.GetProperty("time").GetInt64(), sent - 1_000, sent + 60_000);
+    }
+
+    [Fact]
     public async Task Csp_nonce_is_new_on_every_response()
     {
         using var first = await graph.Gateway.GetAsync("/health");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using SmartHub.Gateway.RateLimiting;
+using SmartHub.ServiceDefaults.Redis;
 
 namespace SmartHub.UnitTests.Gateway;
 
@@ -109,11 +110,64 @@ public sealed class DistributedRateLimiterTests : IAsyncDisposable
     [Fact]
     public async Task An_unexpected_reply_counts_as_redis_failure()
     {
-        _redis.Reply = () => SmartHub.ServiceDefaults.Redis.RedisResult.FromInteger(1);
+        _redis.Reply = () => RedisResult.FromInteger(1);
 
         var result = await _limiter.TakeAsync("ratelimit:api:key:a", TwoPerSecond);
 
         Assert.True(result.Allowed);
         Assert.True(_limiter.InFallback);
     }
+
+    [Fact]
+    public async Task Requests_that_find_no_lease_together_ask_redis_once_and_share_the_new_lease()
+    {
+        var leased = BucketParameters.Create(1000, 2000); // lease size 10
+        _redis.Reply = () => Script(granted: leased.LeaseSize, remaining: 1990, retryMs: 0);
+        _redis.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var takes = Enumerable.Range(0, 10).Select(_ => _limiter.TakeAsync("ratelimit:api:key:a", leased).AsTask()).ToArray();
+        Assert.Equal(1, _redis.Calls); // one refill in flight; the other nine wait for it
+        _redis.Gate.SetResult();
+        var results = await Task.WhenAll(takes);
+
+        Assert.All(results, r => Assert.True(r.Allowed));
+        Assert.Equal(1, _redis.Calls); // the leader's token plus nine from its lease
+    }
+
+    [Fact]
+    public async Task Waiters_beyond_the_new_lease_refill_again()
+    {
+        var leased = BucketParameters.Create(1000, 2000);
+        _redis.Reply = () => Script(granted: leased.LeaseSize, remaining: 1990, retryMs: 0);
+        _redis.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var takes = Enumerable.Range(0, 15).Select(_ => _limiter.TakeAsync("ratelimit:api:key:a", leased).AsTask()).ToArray();
+        _redis.Gate.SetResult();
+        var results = await Task.WhenAll(takes);
+
+        Assert.All(results, r => Assert.True(r.Allowed));
+        Assert.Equal(2, _redis.Calls); // 10 from the first lease, 5 from the second
+    }
+
+    [Fact]
+    public async Task A_refused_refill_refuses_its_waiters_with_the_same_retry_after()
+    {
+        var leased = BucketParameters.Create(1000, 2000);
+        _redis.Reply = () => Script(granted: 0, remaining: 0, retryMs: 1500);
+        _redis.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var takes = Enumerable.Range(0, 5).Select(_ => _limiter.TakeAsync("ratelimit:api:key:a", leased).AsTask()).ToArray();
+        _redis.Gate.SetResult();
+        var results = await Task.WhenAll(takes);
+
+        Assert.All(results, r => Assert.Equal(new RateLimitResult(false, 0, 2, 2), r));
+        Assert.Equal(1, _redis.Calls);
+    }
+
+    private static RedisResult Script(long granted, long remaining, long retryMs) =>
+        RedisResult.FromArray(
+        [
+            RedisResult.FromInteger(granted), RedisResult.FromInteger(remaining),
+            RedisResult.FromInteger(2000), RedisResult.FromInteger(retryMs),
+        ]);
 }

@@ -108,6 +108,9 @@ internal sealed class ScriptedRedis : IRedisClient
 
     public int Calls => Volatile.Read(ref _calls);
 
+    /// <summary>When set, answers wait until it completes (a Redis round trip the test controls).</summary>
+    public TaskCompletionSource? Gate { get; set; }
+
     public DnsEndPoint EndPoint { get; } = new("127.0.0.1", 6379);
 
     public bool IsConnected => Behaviour == Mode.Answer;
@@ -117,10 +120,16 @@ internal sealed class ScriptedRedis : IRedisClient
         Interlocked.Increment(ref _calls);
         return Behaviour switch
         {
-            Mode.Answer => Task.FromResult(Reply()),
+            Mode.Answer => Gate is { } gate ? AnswerAfterAsync(gate.Task) : Task.FromResult(Reply()),
             Mode.Fail => Task.FromException<RedisResult>(new RedisConnectionException("Redis at 127.0.0.1:6379 is unavailable: Connection refused")),
             _ => new TaskCompletionSource<RedisResult>().Task,
         };
+    }
+
+    private async Task<RedisResult> AnswerAfterAsync(Task gate)
+    {
+        await gate;
+        return Reply();
     }
 
     public Task<TimeSpan> PingAsync(CancellationToken cancellationToken = default) => Task.FromResult(TimeSpan.Zero);

@@ -83,7 +83,7 @@ public sealed class ResponseTimeSampleQueueTests : IDisposable
     }
 
     [Fact]
-    public async Task The_writer_sends_flat_fields_to_the_capped_stream_and_flushes_on_shutdown()
+    public async Task The_writer_sends_one_capped_stream_entry_per_batch_and_flushes_on_shutdown()
     {
         var redis = new RecordingRedis();
         var queue = new ResponseTimeSampleQueue(100, _metrics.Metrics, _clock, _logger);
@@ -97,10 +97,9 @@ public sealed class ResponseTimeSampleQueueTests : IDisposable
         queue.Enqueue(Sample(2));                         // e.g. a request finishing during the server's drain
         await writer.StoppedAsync(CancellationToken.None);
 
-        Assert.Equal(2, redis.Commands.Count);
-        Assert.Equal(
-            "XADD telemetry:response-times MAXLEN ~ 500 * route core path /api/2 method GET status 200 duration_ms 1.5 service core time 1700000000002 correlation_id c2",
-            redis.Commands[1]);
+        Assert.All(redis.Commands, command => Assert.Matches(
+            @"^XADD telemetry:response-times MAXLEN ~ 500 \* v 1 batch [0-9a-f]{32} count [12] samples <\d+ bytes>$", command));
+        Assert.Equal(2, redis.Commands.Sum(command => int.Parse(command.Split(' ')[11], System.Globalization.CultureInfo.InvariantCulture)));
         Assert.Equal(2, _metrics.Total("smarthub.gateway.samples.written"));
         writer.Dispose();
     }
@@ -127,8 +126,9 @@ public sealed class ResponseTimeSampleQueueTests : IDisposable
         Assert.Single(redis.Snapshot()); // below a batch: they wait for the interval
 
         queue.Enqueue(Sample(3));
-        queue.Enqueue(Sample(4)); // a full batch of 4 waiting: written now, not in 10 s
-        await WaitUntilAsync(() => redis.Snapshot().Count == 5);
+        queue.Enqueue(Sample(4)); // a full batch of 4 waiting: written now (one entry), not in 10 s
+        await WaitUntilAsync(() => redis.Snapshot().Count == 2);
+        Assert.Contains(" count 4 ", redis.Snapshot()[1], StringComparison.Ordinal);
 
         await writer.StoppedAsync(CancellationToken.None);
     }
@@ -150,6 +150,53 @@ public sealed class ResponseTimeSampleQueueTests : IDisposable
         Assert.Equal(0, queue.Dropped);
     }
 
+    [Fact]
+    public async Task A_batch_that_fails_is_kept_and_retried_with_the_same_id_until_redis_takes_it()
+    {
+        var redis = new RecordingRedis { FailFirst = 2 };
+        var queue = new ResponseTimeSampleQueue(100, _metrics.Metrics, _clock, _logger);
+        var log = new ListLogger<ResponseTimeSampleWriter>();
+        using var writer = new ResponseTimeSampleWriter(
+            queue, redis, Options.Create(new ResponseTimeSampleOptions { FlushInterval = TimeSpan.FromMilliseconds(20) }),
+            _metrics.Metrics, TimeProvider.System, log);
+        queue.Enqueue(Sample(1));
+        queue.Enqueue(Sample(2));
+        await writer.StartAsync(CancellationToken.None);
+
+        await WaitUntilAsync(() => redis.Snapshot().Count == 3); // two failures (250 ms, then 500 ms backoff), then written
+        await writer.StoppedAsync(CancellationToken.None);
+
+        var ids = redis.Snapshot().Select(c => c.Split(' ')[9]).Distinct();
+        Assert.Single(ids);
+        Assert.Equal(2, _metrics.Total("smarthub.gateway.samples.written"));
+        Assert.Equal(0, queue.Dropped);
+        Assert.Single(log.Entries, e => e.Level == LogLevel.Warning);
+        Assert.Single(log.Entries, e => e.Level == LogLevel.Information && e.Message.Contains("again", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_batch_is_a_json_array_of_samples_with_numbers_as_numbers_and_long_paths_cut()
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        ResponseTimeSampleBatch.Encode(
+            [Sample(1), new("openai", "/v1/" + new string('x', 400), "POST", 502, 12.34567, "mcp", 1_700_000_000_123, null)], buffer);
+
+        using var json = System.Text.Json.JsonDocument.Parse(buffer.WrittenMemory);
+        var samples = json.RootElement.EnumerateArray().ToArray();
+        Assert.Equal(2, samples.Length);
+        Assert.Equal("core", samples[0].GetProperty("route").GetString());
+        Assert.Equal("/api/1", samples[0].GetProperty("path").GetString());
+        Assert.Equal("c1", samples[0].GetProperty("correlation_id").GetString());
+        Assert.Equal(200, samples[0].GetProperty("status").GetInt32());
+        Assert.Equal(1.5, samples[0].GetProperty("duration_ms").GetDouble());
+        Assert.Equal(ResponseTimeSample.MaxPathLength, samples[1].GetProperty("path").GetString()!.Length);
+        Assert.Equal("POST", samples[1].GetProperty("method").GetString());
+        Assert.Equal(12.346, samples[1].GetProperty("duration_ms").GetDouble());
+        Assert.Equal("mcp", samples[1].GetProperty("service").GetString());
+        Assert.Equal(1_700_000_000_123, samples[1].GetProperty("time").GetInt64());
+        Assert.Equal("", samples[1].GetProperty("correlation_id").GetString());
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
@@ -163,6 +210,9 @@ public sealed class ResponseTimeSampleQueueTests : IDisposable
     private sealed class RecordingRedis : IRedisClient
     {
         public List<string> Commands { get; } = [];
+
+        /// <summary>The first N commands fail as if Redis were down.</summary>
+        public int FailFirst { get; init; }
 
         public List<string> Snapshot()
         {
@@ -182,6 +232,10 @@ public sealed class ResponseTimeSampleQueueTests : IDisposable
             lock (Commands)
             {
                 Commands.Add(text);
+                if (Commands.Count <= FailFirst)
+                {
+                    return Task.FromException<RedisResult>(new RedisConnectionException("Redis at 127.0.0.1:6379 is unavailable"));
+                }
             }
 
             return Task.FromResult(RedisResult.FromBulkString("1-0"));
