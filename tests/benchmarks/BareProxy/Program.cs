@@ -17,7 +17,5 @@ builder.Services.AddReverseProxy().LoadFromMemory(
     [new RouteConfig { RouteId = "all", ClusterId = "downstream", Match = new RouteMatch { Path = "/{**rest}" } }],
     [new ClusterConfig { ClusterId = "downstream", Destinations = new Dictionary<string, DestinationConfig> { ["d"] = new() { Address = destination } } }]);
 var app = builder.Build();
-var spin = builder.Configuration.GetValue<int>("spin-us");
-if (spin > 0) { app.Use((ctx, next) => { var sw = System.Diagnostics.Stopwatch.StartNew(); while (sw.Elapsed.TotalMicroseconds < spin) { } return next(ctx); }); }
 app.MapReverseProxy();
 app.Run();
