@@ -16,7 +16,7 @@ var app = builder.Build();
 
 app.MapDefaultEndpoints();
 app.UseRequestBodyLimit();
-app.UseAuthentication();
+app.UseSmartHubAuthentication();
 app.UseAuthorization();
 
 app.MapDatabaseStatus("/auth", "auth", "authdb");

@@ -13,7 +13,7 @@ builder.AddSmartHubAuthentication();
 var app = builder.Build();
 
 app.MapDefaultEndpoints();
-app.UseAuthentication();
+app.UseSmartHubAuthentication();
 app.UseAuthorization();
 app.MapDatabaseStatus("/api", "core", "coredb");
 app.MapWhoAmIApi();

@@ -30,9 +30,9 @@ app.MapDefaultEndpoints();          // span enrichment, X-Correlation-ID, Proble
 app.UseEdgeRequestChecks();         // 400 for non-canonical paths (policies match on paths); no client-sent X-Internal-Token,
                                     // X-SmartHub-*, X-User-*...; 413 for bodies over the route's limit, before anything is read
 app.UseGatewayCors();               // preflights answered here
-app.UseAuthentication();
+app.UseSmartHubAuthentication();
 app.UseGatewayRateLimiting();
-app.UseAuthorization();             // the route table's policies
+app.UseAuthorization();             // the route table's policies (GatewayPolicyEvaluator)
 app.MapGatewayProxy();
 
 app.Run();

@@ -13,7 +13,7 @@ var app = builder.Build();
 
 app.MapDefaultEndpoints();
 app.UseOpenAiErrors();
-app.UseAuthentication();
+app.UseSmartHubAuthentication();
 app.UseAuthorization();
 app.MapOpenAiApi();
 

@@ -88,7 +88,7 @@ internal static class RateLimitingExtensions
         return builder;
     }
 
-    /// <summary>Between UseAuthentication and UseAuthorization.</summary>
+    /// <summary>Between UseSmartHubAuthentication and UseAuthorization.</summary>
     public static IApplicationBuilder UseGatewayRateLimiting(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);

@@ -208,13 +208,9 @@ public sealed class SmartHubAuthenticationHandler(
     IOptionsMonitor<SmartHubSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    JwtAuthenticator jwt,
-    ApiKeyAuthenticator apiKeys) : SmartHubHandlerBase<SmartHubSchemeOptions>(options, logger, encoder)
+    SmartHubAuthenticator authenticator) : SmartHubHandlerBase<SmartHubSchemeOptions>(options, logger, encoder)
 {
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync() =>
-        CredentialReader.SelectScheme(Context) == SmartHubAuth.ApiKeyScheme
-            ? apiKeys.AuthenticateAsync(Context)
-            : jwt.AuthenticateAsync(Context, SmartHubAuth.BearerScheme);
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync() => authenticator.AuthenticateAsync(Context);
 }
 
 /// <summary>The "Bearer" scheme alone (JWT access tokens), for endpoints that name it.</summary>

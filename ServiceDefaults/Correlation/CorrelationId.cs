@@ -1,4 +1,5 @@
 using System.Buffers;
+using SmartHub.ServiceDefaults.Security;
 
 namespace SmartHub.ServiceDefaults.Correlation;
 
@@ -33,7 +34,13 @@ public static class CorrelationId
         && value.Length <= MaxLength
         && !value.AsSpan().ContainsAnyExcept(s_allowed);
 
-    public static string NewId() => Guid.NewGuid().ToString("N");
+    /// <summary>A new id: 16 random bytes as 32 lowercase hex characters (the shape of a Guid's "N" format).</summary>
+    public static string NewId()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        BufferedRandom.Fill(bytes);
+        return Convert.ToHexStringLower(bytes);
+    }
 
     /// <summary>The caller's id when it is valid, a fresh one otherwise.</summary>
     public static string AcceptOrCreate(string? incoming) => IsValid(incoming) ? incoming! : NewId();

@@ -28,8 +28,9 @@ internal sealed class CorrelationIdMiddleware(RequestDelegate next, ILogger<Corr
         context.Response.OnStarting(CorrelationScope.WriteHeader, scope);
 
         // A recorded span carries the id as a tag. (Not as baggage: X-Correlation-ID already travels downstream,
-        // and a baggage header on every outgoing call would only repeat it.)
-        if (Activity.Current is { IsAllDataRequested: true } activity)
+        // and a baggage header on every outgoing call would only repeat it.) Recorded, not IsAllDataRequested: the
+        // activity ASP.NET Core starts for logging alone asks for all data, but nothing records it.
+        if (Activity.Current is { Recorded: true } activity)
         {
             activity.SetTag(CorrelationId.ActivityTagName, correlationId);
         }

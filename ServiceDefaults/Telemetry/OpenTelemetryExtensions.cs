@@ -25,22 +25,26 @@ public static class OpenTelemetryExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
 
+        var telemetryName = ServiceTelemetry.NameFor(builder.Environment.ApplicationName);
+        builder.Services.TryAddSingleton(_ => new ServiceTelemetry(telemetryName));
+
+        // Nothing is collected unless something exports it: without an OTLP endpoint nothing listens to activity
+        // sources or meters, so requests record no spans and no measurements. ASP.NET Core still starts its request
+        // activity (for log scopes, whenever logging is on): that gives logs, ProblemDetails and outgoing calls their
+        // W3C trace id, and TraceContextPropagation writes it as traceparent downstream. (A propagation-only listener
+        // did the same but made ASP.NET Core build the activity's creation tags for the sampler on every request:
+        // measured, about 2% of the gateway's CPU per proxied request.)
+        if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            TraceContextPropagation.UseManual();
+            return builder;
+        }
+
         // ASP.NET Core (10+) fills its server activity with OpenTelemetry's semantic conventions
         // (url.path and http.request.method at creation, http.route, status code, display name)
         // only when this switch is off; it is on by default for the instrumentation package,
         // which is not available here. With it off, the probe sampler can see the path.
         AppContext.SetSwitch(AspNetCoreSuppressOpenTelemetryDataSwitch, false);
-
-        var telemetryName = ServiceTelemetry.NameFor(builder.Environment.ApplicationName);
-        builder.Services.TryAddSingleton(_ => new ServiceTelemetry(telemetryName));
-
-        // Nothing is collected unless something exports it: without an OTLP endpoint no provider listens, so requests
-        // create no activities and record no measurements (the gateway's hot path pays nothing for telemetry).
-        if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-        {
-            TraceContextListener.Ensure();
-            return builder;
-        }
 
         builder.Logging.AddOpenTelemetry(logging =>
         {

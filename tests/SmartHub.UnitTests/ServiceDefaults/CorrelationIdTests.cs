@@ -31,6 +31,37 @@ public sealed class CorrelationIdTests
     }
 
     [Fact]
+    public void New_ids_are_32_hex_characters_and_unique_across_threads()
+    {
+        var ids = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Parallel.For(0, 4, _ =>
+        {
+            for (var i = 0; i < 5_000; i++)
+            {
+                ids.Add(CorrelationId.NewId());
+            }
+        });
+
+        Assert.All(ids, id => Assert.Matches("^[0-9a-f]{32}$", id));
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.All(ids.Take(10), id => Assert.True(CorrelationId.IsValid(id)));
+    }
+
+    [Fact]
+    public void Buffered_random_bytes_are_never_handed_out_twice_and_requests_over_1_KiB_are_refused()
+    {
+        var seen = new HashSet<string>();
+        var bytes = new byte[100]; // not a divisor of 1 KiB: refills happen mid-way
+        for (var i = 0; i < 1_000; i++)
+        {
+            SmartHub.ServiceDefaults.Security.BufferedRandom.Fill(bytes);
+            Assert.True(seen.Add(Convert.ToHexString(bytes)));
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => SmartHub.ServiceDefaults.Security.BufferedRandom.Fill(new byte[1025]));
+    }
+
+    [Fact]
     public void Length_is_limited_to_128_characters()
     {
         Assert.True(CorrelationId.IsValid(new string('a', 128)));

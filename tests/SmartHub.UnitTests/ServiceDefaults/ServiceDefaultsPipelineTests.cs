@@ -22,6 +22,8 @@ public sealed class ServiceDefaultsAppFixture : IAsyncLifetime
 
     public bool FlakyIsHealthy { get; set; } = true;
 
+    public CapturingLoggerProvider Logs { get; } = new();
+
     public async Task InitializeAsync()
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -31,7 +33,10 @@ public sealed class ServiceDefaultsAppFixture : IAsyncLifetime
         });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.AddServiceDefaults();
+        // As in every service, a logger is on (here one that keeps warnings and errors in memory): ASP.NET Core starts
+        // the request activity that gives logs and ProblemDetails their W3C trace id whenever logging is on.
         builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(Logs);
         builder.Services.AddHealthChecks().AddCheck(
             "flaky",
             () => FlakyIsHealthy ? HealthCheckResult.Healthy("fine") : HealthCheckResult.Unhealthy("flaky: connection refused"),
@@ -104,9 +109,14 @@ public sealed class ServiceDefaultsPipelineTests(ServiceDefaultsAppFixture fixtu
         using var problem = JsonDocument.Parse(body);
         Assert.Equal(500, problem.RootElement.GetProperty("status").GetInt32());
         Assert.Equal(32, problem.RootElement.GetProperty("traceId").GetString()!.Length);
-        Assert.Equal(
-            response.Headers.GetValues(CorrelationId.HeaderName).Single(),
-            problem.RootElement.GetProperty("correlationId").GetString());
+        var correlationId = response.Headers.GetValues(CorrelationId.HeaderName).Single();
+        Assert.Equal(correlationId, problem.RootElement.GetProperty("correlationId").GetString());
+
+        // The error log line carries the request's correlation id (log scope) and trace id.
+        var traceId = problem.RootElement.GetProperty("traceId").GetString()!;
+        Assert.Contains(fixture.Logs.Entries, e => e.Level == LogLevel.Error
+            && e.Scopes.Contains($"CorrelationId:{correlationId}", StringComparison.Ordinal)
+            && e.Scopes.Contains(traceId, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -202,5 +212,41 @@ public sealed class HttpClientDefaultsOptionsTests
         using var client = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient("any");
 
         Assert.Equal(TimeSpan.FromSeconds(7), client.Timeout);
+    }
+}
+
+/// <summary>Keeps warnings and errors with their scopes, as a JSON console logger with scopes would print them.</summary>
+public sealed class CapturingLoggerProvider : ILoggerProvider, ISupportExternalScope
+{
+    private IExternalScopeProvider? _scopes;
+
+    public System.Collections.Concurrent.ConcurrentQueue<(string Category, LogLevel Level, string Message, string Scopes)> Entries { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public void SetScopeProvider(IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(CapturingLoggerProvider owner, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => owner._scopes?.Push(state);
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (!IsEnabled(logLevel))
+            {
+                return;
+            }
+
+            var scopes = new System.Text.StringBuilder();
+            owner._scopes?.ForEachScope((scope, text) => text.Append(scope).Append(" | "), scopes);
+            owner.Entries.Enqueue((category, logLevel, formatter(state, exception), scopes.ToString()));
+        }
     }
 }
