@@ -61,14 +61,20 @@ internal sealed class SmartHubAuthenticationMiddleware(RequestDelegate next, Sma
         await next(context);
     }
 
+    // As AuthenticationMiddleware: User first (setting it through the default feature), then, on success, the features
+    // that keep the result for the policy evaluator. In the other order, setting User would clear the kept result.
     private static void Apply(HttpContext context, AuthenticateResult result)
     {
-        var features = new AuthenticationResultFeatures(result);
-        context.Features.Set<IAuthenticateResultFeature>(features);
-        context.Features.Set<IHttpAuthenticationFeature>(features);
         if (result.Principal is { } principal)
         {
             context.User = principal;
+        }
+
+        if (result.Succeeded)
+        {
+            var features = new AuthenticationResultFeatures(result);
+            context.Features.Set<IHttpAuthenticationFeature>(features);
+            context.Features.Set<IAuthenticateResultFeature>(features);
         }
     }
 

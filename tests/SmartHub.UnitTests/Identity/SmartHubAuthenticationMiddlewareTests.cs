@@ -50,6 +50,9 @@ public sealed class SmartHubAuthenticationMiddlewareTests : IAsyncLifetime, IDis
             .RequireAuthorization();
         _app.MapGet("/chat", () => "ok").RequirePermission(Permissions.ChatUse);
         _app.MapGet("/open", (HttpContext context) => context.User.Identity?.IsAuthenticated == true ? "known" : "anonymous");
+        _app.MapGet("/result", (HttpContext context) =>
+            context.Features.Get<Microsoft.AspNetCore.Authentication.IAuthenticateResultFeature>()?.AuthenticateResult?.Succeeded == true
+                ? "kept" : "none");
         await _app.StartAsync();
         _client = new HttpClient { BaseAddress = new Uri(_app.Urls.First()) };
     }
@@ -136,6 +139,14 @@ public sealed class SmartHubAuthenticationMiddlewareTests : IAsyncLifetime, IDis
         using var response = await GetAsync("/chat", bearer: Token(Permissions.MonitoringRead));
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_result_is_kept_for_the_policy_evaluator_as_UseAuthentication_keeps_it()
+    {
+        using var response = await GetAsync("/result", bearer: Token());
+
+        Assert.Equal("kept", await response.Content.ReadAsStringAsync());
     }
 
     [Fact]
