@@ -32,7 +32,7 @@ app.UseEdgeRequestChecks();         // 400 for non-canonical paths (policies mat
 app.UseGatewayCors();               // preflights answered here
 app.UseSmartHubAuthentication();
 app.UseGatewayRateLimiting();
-app.UseAuthorization();             // the route table's policies (GatewayPolicyEvaluator)
+app.UseGatewayAuthorization();      // the route table's policies: allowed requests by their row, the rest by UseAuthorization()
 app.MapGatewayProxy();
 
 app.Run();
