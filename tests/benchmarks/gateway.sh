@@ -6,13 +6,13 @@
 # one), and the same with no logging providers at all (no per-request Activity or log scope), the cheapest possible.
 # Also login throughput (bounded by PBKDF2 at 600,000 iterations by design).
 #
-#   tests/benchmarks/gateway.sh [seconds-per-round=10] [rounds=5]
+#   tests/benchmarks/gateway.sh [seconds-per-round=10] [rounds=9]   (about 8 minutes)
 #
 # Needs wrk (apt-get install -y wrk). Loopback only; everything it starts is stopped by PID.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-10}
-rounds=${2:-5}
+rounds=${2:-9}
 command -v wrk >/dev/null || { echo "wrk is missing: sudo apt-get install -y wrk" >&2; exit 1; }
 state=$(mktemp -d /tmp/smarthub-bench-XXXXXX); chmod 755 "$state"
 log=$(mktemp); pids=()
