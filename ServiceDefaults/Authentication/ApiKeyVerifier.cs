@@ -176,27 +176,25 @@ public sealed class ApiKeyVerifier
     {
         if (_redis is not null)
         {
-            try
+            var (json, failure) = await BoundedRedisGet.GetBytesAsync(_redis, SmartHubAuth.ApiKeyCacheKey(hash.ToHex()), _timeProvider)
+                .ConfigureAwait(false);
+            if (failure is not null)
             {
-                // A hung Redis (not refusing, just silent) must not hold requests for the client's whole command timeout.
-                using var timeout = new CancellationTokenSource(SmartHubAuth.RedisLookupTimeout, _timeProvider);
-                var json = await _redis.GetBytesAsync(SmartHubAuth.ApiKeyCacheKey(hash.ToHex()), timeout.Token).ConfigureAwait(false);
-                if (json is not null && JsonSerializer.Deserialize(json, AuthJsonContext.Default.ApiKeyIdentity) is { } cached)
+                WarnRedisDown(failure);
+            }
+            else if (json is not null)
+            {
+                try
                 {
-                    return ApiKeyLookup.For(cached);
+                    if (JsonSerializer.Deserialize(json, AuthJsonContext.Default.ApiKeyIdentity) is { } cached)
+                    {
+                        return ApiKeyLookup.For(cached);
+                    }
                 }
-            }
-            catch (RedisException ex)
-            {
-                WarnRedisDown(ex.Message);
-            }
-            catch (OperationCanceledException)
-            {
-                WarnRedisDown($"no answer within {SmartHubAuth.RedisLookupTimeout.TotalMilliseconds:0} ms");
-            }
-            catch (JsonException ex)
-            {
-                _logger.LogWarning("A cached API-key identity in Redis is unreadable; asking the auth service: {Reason}", ex.Message);
+                catch (JsonException ex)
+                {
+                    _logger.LogWarning("A cached API-key identity in Redis is unreadable; asking the auth service: {Reason}", ex.Message);
+                }
             }
         }
 

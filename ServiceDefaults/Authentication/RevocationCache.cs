@@ -88,21 +88,10 @@ public sealed class RevocationCache
 
     private async Task<long> LoadAsync(string key)
     {
-        string reason;
-        try
+        var (value, reason) = await BoundedRedisGet.GetBytesAsync(_redis!, key, _timeProvider).ConfigureAwait(false);
+        if (reason is null)
         {
-            // A hung Redis must not hold requests for the client's whole command timeout.
-            using var timeout = new CancellationTokenSource(SmartHubAuth.RedisLookupTimeout, _timeProvider);
-            var value = await _redis!.GetAsync(key, timeout.Token).ConfigureAwait(false);
             return value is not null && long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var unix) ? unix : 0;
-        }
-        catch (RedisException ex)
-        {
-            reason = ex.Message;
-        }
-        catch (OperationCanceledException)
-        {
-            reason = $"no answer within {SmartHubAuth.RedisLookupTimeout.TotalMilliseconds:0} ms";
         }
 
         // Fail open (and remember that for the cache's lifetime, so a dead Redis is not asked on every request).
