@@ -3,7 +3,6 @@ using SmartHub.AuthService.ApiKeys;
 using SmartHub.AuthService.Apis;
 using SmartHub.AuthService.Audit;
 using SmartHub.AuthService.Data;
-using SmartHub.AuthService.Http;
 using SmartHub.AuthService.Options;
 using SmartHub.AuthService.Passwords;
 using SmartHub.AuthService.Revocation;
@@ -11,7 +10,9 @@ using SmartHub.AuthService.Signing;
 using SmartHub.AuthService.Tokens;
 using SmartHub.AuthService.Users;
 using SmartHub.ServiceDefaults.Authentication;
+using SmartHub.ServiceDefaults.Errors;
 using SmartHub.ServiceDefaults.Health;
+using SmartHub.ServiceDefaults.Postgres;
 
 namespace SmartHub.AuthService;
 
@@ -30,7 +31,6 @@ public static class AuthServiceExtensions
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<BootstrapOptions>().BindConfiguration(BootstrapOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
-        services.AddSingleton<DatabaseReadiness>();
         services.AddSingleton<PasswordHashing>();
         services.AddSingleton<SigningKeyStore>();
         services.AddSingleton<AccessTokenIssuer>();
@@ -46,7 +46,7 @@ public static class AuthServiceExtensions
         services.AddHostedService<DataRetention>();
         services.AddHostedService<RevocationReplay>();
         services.AddHealthChecks().AddCheck<SigningKeyHealthCheck>("signing-keys", tags: [HealthTags.Ready]);
-        services.AddExceptionHandler<UnavailableExceptionHandler>();
+        services.AddDependencyUnavailableHandling();
 
         // Before AddSmartHubAuthentication, which only adds the HTTP implementations when none is registered.
         services.AddSingleton<IJwksProvider, LocalJwksProvider>();

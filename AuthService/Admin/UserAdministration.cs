@@ -1,10 +1,10 @@
 using Npgsql;
 using SmartHub.AuthService.Audit;
-using SmartHub.AuthService.Data;
 using SmartHub.AuthService.Revocation;
 using SmartHub.AuthService.Tokens;
 using SmartHub.AuthService.Users;
 using SmartHub.ServiceDefaults.Authentication;
+using SmartHub.ServiceDefaults.Postgres;
 
 namespace SmartHub.AuthService.Admin;
 

@@ -1,9 +1,9 @@
 using Npgsql;
 using NpgsqlTypes;
 using SmartHub.AuthService.Audit;
-using SmartHub.AuthService.Data;
 using SmartHub.AuthService.Revocation;
 using SmartHub.ServiceDefaults.Authentication;
+using SmartHub.ServiceDefaults.Postgres;
 
 namespace SmartHub.AuthService.ApiKeys;
 

@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using SmartHub.ServiceDefaults.Authentication;
 
@@ -18,7 +17,7 @@ public static class AuthProblems
     public const string LastAdmin = Base + "last-admin";
     public const string TooManyKeys = Base + "too-many-keys";
     public const string PayloadTooLarge = Base + "payload-too-large";
-    public const string Unavailable = Base + "service-unavailable";
+    public const string Unavailable = SmartHubProblemTypes.ServiceUnavailable;
 
     public static ProblemHttpResult Problem(int status, string type, string title, string detail, IDictionary<string, object?>? extensions = null) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title, type: type, extensions: extensions);
@@ -30,20 +29,4 @@ public static class AuthProblems
 
     public static ProblemHttpResult UserNotFound(Guid id) =>
         Problem(StatusCodes.Status404NotFound, NotFound, "User not found", $"No user {id}.");
-}
-
-/// <summary>Reading SmartHub principals.</summary>
-public static class PrincipalExtensions
-{
-    public static Guid UserId(this ClaimsPrincipal principal) =>
-        Guid.TryParse(principal.FindFirst(SmartHubClaims.Subject)?.Value, out var id) ? id : Guid.Empty;
-
-    public static bool IsApiKey(this ClaimsPrincipal principal) =>
-        principal.HasClaim(SmartHubClaims.AuthenticationMethod, SmartHubClaims.ApiKeyMethod);
-
-    public static bool HasPermission(this ClaimsPrincipal principal, string permission) =>
-        principal.HasClaim(SmartHubClaims.Permission, permission);
-
-    public static IReadOnlyList<string> Permissions(this ClaimsPrincipal principal) =>
-        [.. principal.FindAll(SmartHubClaims.Permission).Select(c => c.Value).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 }

@@ -1,9 +1,13 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using SmartHub.AuthService.ApiKeys;
+using SmartHub.AuthService.Users;
 using SmartHub.ServiceDefaults.Authentication;
 
 namespace SmartHub.AuthService.Apis;
+
+/// <summary>What other services may know of a user.</summary>
+public sealed record InternalUser(Guid Id, string Email, bool Disabled);
 
 /// <summary>
 /// Service-to-service endpoints under <c>/internal</c> (the gateway routes only <c>/auth/**</c> here), each requiring
@@ -19,7 +23,17 @@ public static class InternalApi
             .WithName("VerifyApiKey")
             .WithSummary("Gateways/services: the identity of an API key missing from Redis (200), or 404. Also caches it in Redis.");
 
+        internalApi.MapGet("/users/{id:guid}", GetUserAsync)
+            .WithName("GetInternalUser")
+            .WithSummary("Services: whether a user exists (200 {id, email, disabled}) or not (404). CoreService opens credit accounts with it.");
+
         return app;
+    }
+
+    public static async Task<Results<Ok<InternalUser>, NotFound>> GetUserAsync(Guid id, UserStore users, CancellationToken cancellationToken)
+    {
+        var user = await users.FindByIdAsync(id, cancellationToken);
+        return user is null ? TypedResults.NotFound() : TypedResults.Ok(new InternalUser(user.Id, user.Email, user.IsDisabled));
     }
 
     /// <summary>Reads its body itself, after the internal-token filter: strangers' bodies are never parsed.</summary>

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
-using SmartHub.AuthService.Data;
+using SmartHub.ServiceDefaults.Postgres;
 using SmartHub.ServiceDefaults.Telemetry;
 
 namespace SmartHub.AuthService.Audit;

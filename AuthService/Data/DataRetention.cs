@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using SmartHub.AuthService.Options;
+using SmartHub.ServiceDefaults.Postgres;
 
 namespace SmartHub.AuthService.Data;
 

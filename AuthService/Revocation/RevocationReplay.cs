@@ -1,10 +1,10 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using SmartHub.AuthService.Data;
 using SmartHub.AuthService.Options;
 using SmartHub.ServiceDefaults.Authentication;
 using SmartHub.ServiceDefaults.Logging;
+using SmartHub.ServiceDefaults.Postgres;
 using SmartHub.ServiceDefaults.Redis;
 
 namespace SmartHub.AuthService.Revocation;

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using SmartHub.AuthService.Data;
+using SmartHub.ServiceDefaults.Postgres;
 
 namespace SmartHub.AuthService.Signing;
 

@@ -6,11 +6,12 @@ using Npgsql;
 using NpgsqlTypes;
 using SmartHub.AuthService.Options;
 using SmartHub.ServiceDefaults.Authentication;
+using SmartHub.ServiceDefaults.Errors;
 
 namespace SmartHub.AuthService.Signing;
 
 /// <summary>The keys can't be used yet (database unreachable, nothing created yet): token issuance answers 503.</summary>
-public sealed class SigningKeyUnavailableException : Exception
+public sealed class SigningKeyUnavailableException : DependencyUnavailableException
 {
     public SigningKeyUnavailableException()
     {

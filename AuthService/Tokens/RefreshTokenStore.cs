@@ -4,9 +4,9 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using SmartHub.AuthService.Audit;
-using SmartHub.AuthService.Data;
 using SmartHub.AuthService.Options;
 using SmartHub.AuthService.Users;
+using SmartHub.ServiceDefaults.Postgres;
 
 namespace SmartHub.AuthService.Tokens;
 

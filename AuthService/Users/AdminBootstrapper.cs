@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
 using SmartHub.AuthService.Audit;
-using SmartHub.AuthService.Data;
 using SmartHub.AuthService.Options;
 using SmartHub.AuthService.Passwords;
+using SmartHub.ServiceDefaults.Postgres;
 
 namespace SmartHub.AuthService.Users;
 

@@ -1,7 +1,7 @@
 using Npgsql;
 using NpgsqlTypes;
 using SmartHub.AuthService.Audit;
-using SmartHub.AuthService.Data;
+using SmartHub.ServiceDefaults.Postgres;
 
 namespace SmartHub.AuthService.Users;
 

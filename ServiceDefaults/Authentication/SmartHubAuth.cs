@@ -93,4 +93,5 @@ public static class SmartHubProblemTypes
     public const string Forbidden = Base + "forbidden";
     public const string AuthenticationUnavailable = Base + "authentication-unavailable";
     public const string InvalidInternalToken = Base + "invalid-internal-token";
+    public const string ServiceUnavailable = Base + "service-unavailable";
 }

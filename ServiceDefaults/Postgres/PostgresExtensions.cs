@@ -85,6 +85,8 @@ public static class PostgresExtensions
 
         var state = new MigrationState(connectionName);
         builder.Services.AddKeyedSingleton(connectionName, state);
+        builder.Services.AddKeyedSingleton(connectionName, (services, _) => new DatabaseReadiness(state, services.GetRequiredService<TimeProvider>()));
+        builder.Services.TryAddSingleton(services => services.GetRequiredKeyedService<DatabaseReadiness>(connectionName));
         builder.Services.AddSingleton<IHostedService>(services => new PostgresMigrator(
             services.GetRequiredKeyedService<NpgsqlDataSource>(connectionName),
             scripts,
