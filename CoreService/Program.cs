@@ -1,4 +1,5 @@
 using SmartHub.CoreService.Apis;
+using SmartHub.CoreService.Credits;
 using SmartHub.ServiceDefaults.Postgres;
 using SmartHub.ServiceDefaults.Redis;
 
@@ -9,6 +10,7 @@ builder.AddNpgsqlDataSource("coredb");
 builder.AddPostgresMigrations("coredb", typeof(Program).Assembly);
 builder.AddRedisClient("cache");
 builder.AddSmartHubAuthentication();
+builder.AddCredits();
 
 var app = builder.Build();
 
@@ -17,5 +19,8 @@ app.UseSmartHubAuthentication();
 app.UseAuthorization();
 app.MapDatabaseStatus("/api", "core", "coredb");
 app.MapWhoAmIApi();
+app.MapCreditsApi();
+app.MapCreditsAdminApi();
+app.MapCreditsInternalApi();
 
 app.Run();

@@ -46,6 +46,7 @@ internal static class GatewayRoutes
 
         // ---- CoreService: /api/** --------------------------------------------------------------------------------
         new("core-csp-report", "core", "/api/v1/security/csp-report", Post, GatewayPolicies.Anonymous, RateLimitScope.Api, BodyLimit.Default),
+        new("core-admin-credits", "core", "/api/v1/admin/credits/{**rest}", null, GatewayPolicies.Permission(Permissions.CreditsGrant), RateLimitScope.Api, BodyLimit.Default),
         new("core-admin", "core", "/api/v1/admin/{**rest}", null, GatewayPolicies.Permission(Permissions.SystemRead), RateLimitScope.Api, BodyLimit.Default),
         new("core-monitoring", "core", "/api/v1/monitoring/{**rest}", null, GatewayPolicies.Permission(Permissions.MonitoringRead), RateLimitScope.Api, BodyLimit.Default),
         new("core", "core", "/api/{**rest}", null, GatewayPolicies.Authenticated, RateLimitScope.Api, BodyLimit.Default),

@@ -36,6 +36,9 @@ public sealed class GraphFixture : IAsyncLifetime
         // Revocations are replayed from authdb into Redis every minute; every 2 s here, so the test of a lost marker is quick.
         _builder.CreateResourceBuilder<ProjectResource>("auth")
             .WithEnvironment("Auth__RevocationReplayInterval", "00:00:02");
+        // Reservations past their time are released every half second here (5 s by default), so expiry tests are quick.
+        _builder.CreateResourceBuilder<ProjectResource>("core")
+            .WithEnvironment("Credits__ExpiryInterval", "00:00:00.500");
         App = await _builder.BuildAsync();
         await App.StartAsync().WaitAsync(StartTimeout);
         Gateway = App.CreateHttpClient("gateway");

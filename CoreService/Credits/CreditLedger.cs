@@ -1,0 +1,293 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace SmartHub.CoreService.Credits;
+
+public enum ReserveOutcome
+{
+    Reserved,
+    Replayed,
+    RequestConflict,
+    NoAccount,
+    InsufficientCredits,
+    UserMonthlyCap,
+    KeyMonthlyCap,
+}
+
+public enum SettleOutcome
+{
+    Settled,
+    Replayed,
+    NotFound,
+    Conflict,
+}
+
+public enum GrantOutcome
+{
+    Applied,
+    Replayed,
+    KeyConflict,
+    NoAccount,
+    InsufficientCredits,
+}
+
+public sealed record ReserveResult(
+    ReserveOutcome Outcome,
+    Guid ReservationId,
+    string Status,
+    long Amount,
+    DateTimeOffset ExpiresAt,
+    long Balance,
+    long Reserved,
+    long? Cap,
+    long? CapSpent);
+
+public sealed record SettleResult(SettleOutcome Outcome, string? Status, Guid UserId, long Amount, long? Charged, long Balance, long Reserved);
+
+public sealed record GrantResult(GrantOutcome Outcome, long EntryId, long Amount, long Balance, long Reserved, DateTimeOffset CreatedAt);
+
+public sealed record AccountBalance(Guid UserId, long Balance, long Reserved, long? MonthlyCap, long MonthSpent);
+
+public sealed record LedgerEntry(
+    long Id,
+    string Kind,
+    long Amount,
+    long ReservedChange,
+    long BalanceAfter,
+    long ReservedAfter,
+    Guid? ReservationId,
+    Guid? ApiKeyId,
+    string Actor,
+    string Reason,
+    DateTimeOffset CreatedAt);
+
+/// <summary>An account whose balance or reserved amount disagrees with its entries or its held reservations.</summary>
+public sealed record LedgerViolation(Guid UserId, long Balance, long EntriesBalance, long Reserved, long EntriesReserved, long HeldReservations);
+
+public sealed record LedgerCheck(long Accounts, long Entries, IReadOnlyList<LedgerViolation> Violations);
+
+/// <summary>
+/// The credits ledger in coredb. Each operation is one call of a SQL function (Migrations/0002_credits.sql): one round
+/// trip and one transaction, which locks the account row before anything else.
+/// </summary>
+public sealed class CreditLedger(NpgsqlDataSource dataSource, TimeProvider timeProvider)
+{
+    /// <summary>Opens the account with its signup grant; false when it existed already (nothing changes then).</summary>
+    public async Task<bool> OpenAccountAsync(Guid userId, long signupGrant, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT credits_open_account($1, $2, $3)");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = signupGrant });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = timeProvider.GetUtcNow() });
+        return await command.ExecuteScalarAsync(cancellationToken) is true;
+    }
+
+    public async Task<ReserveResult> ReserveAsync(
+        Guid userId, Guid? apiKeyId, long amount, string requestId, TimeSpan timeout, string actor, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        await using var command = dataSource.CreateCommand(
+            "SELECT outcome, reservation_id, status, amount, expires_at, balance, reserved, cap, cap_spent FROM credits_reserve($1, $2, $3, $4, $5, $6, $7, $8)");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = Guid.CreateVersion7(now) });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = requestId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+        command.Parameters.Add(NullableUuid(apiKeyId));
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = amount });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now + timeout });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = actor });
+
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var outcome = reader.GetString(0) switch
+        {
+            "reserved" => ReserveOutcome.Reserved,
+            "replayed" => ReserveOutcome.Replayed,
+            "request_conflict" => ReserveOutcome.RequestConflict,
+            "no_account" => ReserveOutcome.NoAccount,
+            "insufficient_credits" => ReserveOutcome.InsufficientCredits,
+            "user_monthly_cap" => ReserveOutcome.UserMonthlyCap,
+            "key_monthly_cap" => ReserveOutcome.KeyMonthlyCap,
+            var other => throw new InvalidOperationException($"credits_reserve answered an unknown outcome '{other}'."),
+        };
+
+        return reader.IsDBNull(1)
+            ? new ReserveResult(outcome, Guid.Empty, string.Empty, 0, default, 0, 0, null, null)
+            : new ReserveResult(
+                outcome, reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), reader.GetFieldValue<DateTimeOffset>(4),
+                reader.GetInt64(5), reader.GetInt64(6), Nullable(reader, 7), Nullable(reader, 8));
+    }
+
+    public async Task<SettleResult> CaptureAsync(Guid reservationId, long actualAmount, string actor, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT outcome, status, user_id, amount, charged, balance, reserved FROM credits_capture($1, $2, $3, $4)");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = reservationId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = actualAmount });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = timeProvider.GetUtcNow() });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = actor });
+        return await ReadSettleAsync(command, chargedOrdinal: 4, cancellationToken);
+    }
+
+    public async Task<SettleResult> ReleaseAsync(Guid reservationId, string actor, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT outcome, status, user_id, amount, NULL::bigint, balance, reserved FROM credits_release($1, false, $2, $3)");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = reservationId });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = timeProvider.GetUtcNow() });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = actor });
+        return await ReadSettleAsync(command, chargedOrdinal: 4, cancellationToken);
+    }
+
+    /// <summary>A grant (amount &gt; 0) or an adjustment (amount ≠ 0), idempotent by <paramref name="idempotencyKey"/>.</summary>
+    public async Task<GrantResult> GrantAsync(
+        Guid userId, bool adjustment, long amount, string idempotencyKey, string actor, string reason, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT outcome, entry_id, entry_amount, balance, reserved, created_at FROM credits_grant($1, $2, $3, $4, $5, $6, $7)");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = adjustment ? "adjustment" : "grant" });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = amount });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = idempotencyKey });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = actor });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = reason });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = timeProvider.GetUtcNow() });
+
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var outcome = reader.GetString(0) switch
+        {
+            "applied" => GrantOutcome.Applied,
+            "replayed" => GrantOutcome.Replayed,
+            "key_conflict" => GrantOutcome.KeyConflict,
+            "no_account" => GrantOutcome.NoAccount,
+            "insufficient_credits" => GrantOutcome.InsufficientCredits,
+            var other => throw new InvalidOperationException($"credits_grant answered an unknown outcome '{other}'."),
+        };
+
+        return new GrantResult(
+            outcome,
+            Nullable(reader, 1) ?? 0,
+            Nullable(reader, 2) ?? 0,
+            Nullable(reader, 3) ?? 0,
+            Nullable(reader, 4) ?? 0,
+            reader.IsDBNull(5) ? default : reader.GetFieldValue<DateTimeOffset>(5));
+    }
+
+    /// <summary>The account, or null when it is not open yet.</summary>
+    public async Task<AccountBalance?> GetBalanceAsync(Guid userId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            SELECT balance, reserved, monthly_cap,
+                   CASE WHEN spent_month = credits_month($2) THEN month_spent ELSE 0 END
+            FROM credit_accounts WHERE user_id = $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = timeProvider.GetUtcNow() });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? new AccountBalance(userId, reader.GetInt64(0), reader.GetInt64(1), Nullable(reader, 2), reader.GetInt64(3))
+            : null;
+    }
+
+    /// <summary>Entries of one account, newest first, with ids below <paramref name="before"/> when given.</summary>
+    public async Task<IReadOnlyList<LedgerEntry>> GetEntriesAsync(Guid userId, long? before, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            SELECT id, kind::text, amount, reserved_change, balance_after, reserved_after, reservation_id, api_key_id, actor, reason, created_at
+            FROM credit_entries
+            WHERE user_id = $1 AND id < $2
+            ORDER BY id DESC
+            LIMIT $3
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = before ?? long.MaxValue });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        var entries = new List<LedgerEntry>(limit);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            entries.Add(new LedgerEntry(
+                reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5),
+                reader.IsDBNull(6) ? null : reader.GetGuid(6), reader.IsDBNull(7) ? null : reader.GetGuid(7),
+                reader.GetString(8), reader.GetString(9), reader.GetFieldValue<DateTimeOffset>(10)));
+        }
+
+        return entries;
+    }
+
+    /// <summary>Releases reservations past their time, up to <paramref name="limit"/>; returns (examined, released).</summary>
+    public async Task<(int Examined, int Released)> ExpireDueAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT examined, released FROM credits_expire_due($1, $2)");
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = timeProvider.GetUtcNow() });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = limit });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt32(0), reader.GetInt32(1));
+    }
+
+    /// <summary>
+    /// The ledger's invariant, for every account: balance = sum of its entries' amounts, reserved = sum of their
+    /// reserved changes = sum of its held reservations. Reads one consistent snapshot (repeatable read).
+    /// </summary>
+    public async Task<LedgerCheck> CheckAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+        await using var command = new NpgsqlCommand(
+            """
+            WITH e AS (SELECT user_id, sum(amount) AS amount, sum(reserved_change) AS reserved, count(*) AS n
+                       FROM credit_entries GROUP BY user_id),
+                 h AS (SELECT user_id, sum(amount) AS held FROM credit_reservations WHERE status = 'held' GROUP BY user_id)
+            SELECT a.user_id, a.balance, coalesce(e.amount, 0)::bigint, a.reserved, coalesce(e.reserved, 0)::bigint,
+                   coalesce(h.held, 0)::bigint, coalesce(e.n, 0)
+            FROM credit_accounts a LEFT JOIN e USING (user_id) LEFT JOIN h USING (user_id)
+            """, connection, transaction);
+        long accounts = 0, entries = 0;
+        var violations = new List<LedgerViolation>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                accounts++;
+                entries += reader.GetInt64(6);
+                var v = new LedgerViolation(reader.GetGuid(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5));
+                if (v.Balance != v.EntriesBalance || v.Reserved != v.EntriesReserved || v.Reserved != v.HeldReservations)
+                {
+                    violations.Add(v);
+                }
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return new LedgerCheck(accounts, entries, violations);
+    }
+
+    private static async Task<SettleResult> ReadSettleAsync(NpgsqlCommand command, int chargedOrdinal, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var outcome = reader.GetString(0) switch
+        {
+            "captured" or "released" => SettleOutcome.Settled,
+            "replayed" => SettleOutcome.Replayed,
+            "not_found" => SettleOutcome.NotFound,
+            "conflict" => SettleOutcome.Conflict,
+            var other => throw new InvalidOperationException($"The ledger answered an unknown outcome '{other}'."),
+        };
+
+        return outcome == SettleOutcome.NotFound
+            ? new SettleResult(outcome, null, Guid.Empty, 0, null, 0, 0)
+            : new SettleResult(
+                outcome, reader.GetString(1), reader.GetGuid(2), reader.GetInt64(3), Nullable(reader, chargedOrdinal),
+                reader.GetInt64(5), reader.GetInt64(6));
+    }
+
+    private static long? Nullable(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt64(ordinal);
+
+    private static NpgsqlParameter NullableUuid(Guid? value) =>
+        new() { NpgsqlDbType = NpgsqlDbType.Uuid, Value = value is { } v ? v : DBNull.Value };
+}

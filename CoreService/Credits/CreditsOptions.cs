@@ -1,0 +1,36 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace SmartHub.CoreService.Credits;
+
+/// <summary>Section "Credits": the ledger's settings, validated at start.</summary>
+public sealed class CreditsOptions
+{
+    public const string SectionName = "Credits";
+
+    /// <summary>The largest amount one operation may move (keeps every sum far from 64-bit overflow).</summary>
+    public const long MaxAmount = 1_000_000_000_000;
+
+    /// <summary>Credits a new account receives, once.</summary>
+    [Range(0, MaxAmount)]
+    public long SignupGrant { get; set; } = 1_000;
+
+    /// <summary>How long a reservation may stay unsettled before the expiry job releases it (a caller may ask for less or more, up to a day).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan ReservationTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How often the expiry job looks for reservations past their time.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan ExpiryInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Reservations the expiry job releases per transaction.</summary>
+    [Range(1, 10_000)]
+    public int ExpiryBatchSize { get; set; } = 200;
+
+    /// <summary>AuthService's internal user look-up (service discovery resolves <c>http://auth</c>); used to open accounts.</summary>
+    [Required]
+    public Uri UserDirectoryUri { get; set; } = new("http://auth/internal/auth/users/");
+
+    /// <summary>Timeout of one call to AuthService.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan AuthServiceTimeout { get; set; } = TimeSpan.FromSeconds(5);
+}
