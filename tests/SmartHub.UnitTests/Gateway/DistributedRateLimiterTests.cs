@@ -16,8 +16,10 @@ public sealed class DistributedRateLimiterTests : IAsyncDisposable
 
     public DistributedRateLimiterTests()
     {
+        // A generous timeout: the gated tests hold a reply on purpose, and on a loaded CI machine releasing it can take
+        // longer than 50 ms, which would (rightly) switch the limiter to its local fallback. Timeouts have their own test.
         _limiter = new DistributedRateLimiter(
-            _redis, new RateLimitOptions { RedisTimeoutMilliseconds = 50 }, TimeProvider.System, _logger, _metrics.Metrics);
+            _redis, new RateLimitOptions { RedisTimeoutMilliseconds = 5000 }, TimeProvider.System, _logger, _metrics.Metrics);
     }
 
     public async ValueTask DisposeAsync()
