@@ -64,13 +64,13 @@ public static class CreditsAdminApi
         }
 
         var kind = adjustment ? "adjustment" : "grant";
+        var response = new GrantResponse(
+            result.EntryId, userId, kind, result.Amount, result.Balance, result.Reserved, result.Balance - result.Reserved, result.CreatedAt,
+            Replayed: result.Outcome == GrantOutcome.Replayed);
         return result.Outcome switch
         {
-            GrantOutcome.Applied => TypedResults.Created(
-                $"/api/v1/credits/transactions",
-                new GrantResponse(result.EntryId, userId, kind, result.Amount, result.Balance, result.Reserved, result.Balance - result.Reserved, result.CreatedAt, false)),
-            GrantOutcome.Replayed => TypedResults.Ok(
-                new GrantResponse(result.EntryId, userId, kind, result.Amount, result.Balance, result.Reserved, result.Balance - result.Reserved, result.CreatedAt, true)),
+            GrantOutcome.Applied => TypedResults.Created("/api/v1/credits/transactions", response),
+            GrantOutcome.Replayed => TypedResults.Ok(response),
             GrantOutcome.KeyConflict => CoreProblems.Problem(
                 StatusCodes.Status409Conflict, CoreProblems.IdempotencyConflict, "Idempotency key already used",
                 $"The idempotency key was used for a different {kind} (another user or amount); use a new key for a new {kind}."),

@@ -22,7 +22,6 @@ public sealed record SettlementResponse(Guid ReservationId, string Status, Guid 
 public static class CreditsInternalApi
 {
     public const string Actor = "service";
-    public const int MaxRequestIdLength = 200;
     public const int MaxTimeoutSeconds = 86_400;
 
     public static IEndpointRouteBuilder MapCreditsInternalApi(this IEndpointRouteBuilder app)
@@ -74,9 +73,9 @@ public static class CreditsInternalApi
             errors["amount"] = [$"amount is required: a whole number of credits from 1 to {CreditsOptions.MaxAmount}."];
         }
 
-        if (!CreditsAdminApi.IsValidKey(request.RequestId) || request.RequestId!.Length > MaxRequestIdLength)
+        if (!CreditsAdminApi.IsValidKey(request.RequestId))
         {
-            errors["requestId"] = [$"requestId is required: 1 to {MaxRequestIdLength} printable ASCII characters, unique per call."];
+            errors["requestId"] = [$"requestId is required: 1 to {CreditsAdminApi.MaxIdempotencyKeyLength} printable ASCII characters, unique per call."];
         }
 
         if (request.TimeoutSeconds is < 1 or > MaxTimeoutSeconds)
@@ -102,9 +101,8 @@ public static class CreditsInternalApi
             result = await ledger.ReserveAsync(userId, request.ApiKeyId, request.Amount.Value, request.RequestId!, timeout, Actor, cancellationToken);
         }
 
-        var outcome = result.Outcome;
         var available = result.Balance - result.Reserved;
-        return outcome switch
+        return result.Outcome switch
         {
             ReserveOutcome.Reserved => TypedResults.Created(
                 $"/internal/credits/reservations/{result.ReservationId}", Reservation(result, userId, replayed: false)),
@@ -116,12 +114,12 @@ public static class CreditsInternalApi
             ReserveOutcome.UserMonthlyCap or ReserveOutcome.KeyMonthlyCap => CoreProblems.Problem(
                 StatusCodes.Status402PaymentRequired, CoreProblems.MonthlyCapExceeded, "Monthly spending cap reached",
                 result.Cap is null
-                    ? $"This call needs {request.Amount} credits, over the {(outcome == ReserveOutcome.UserMonthlyCap ? "user's" : "API key's")} monthly cap."
-                    : $"This call needs {request.Amount} credits; the {(outcome == ReserveOutcome.UserMonthlyCap ? "user's" : "API key's")} monthly cap is {result.Cap} and {result.CapSpent} are spent or held this month.",
+                    ? $"This call needs {request.Amount} credits, over the {(result.Outcome == ReserveOutcome.UserMonthlyCap ? "user's" : "API key's")} monthly cap."
+                    : $"This call needs {request.Amount} credits; the {(result.Outcome == ReserveOutcome.UserMonthlyCap ? "user's" : "API key's")} monthly cap is {result.Cap} and {result.CapSpent} are spent or held this month.",
                 new Dictionary<string, object?>
                 {
                     ["requested"] = request.Amount,
-                    ["scope"] = outcome == ReserveOutcome.UserMonthlyCap ? "user" : "apiKey",
+                    ["scope"] = result.Outcome == ReserveOutcome.UserMonthlyCap ? "user" : "apiKey",
                     ["cap"] = result.Cap,
                     ["spent"] = result.CapSpent,
                 }),

@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using SmartHub.ServiceDefaults.Postgres;
 
 namespace SmartHub.CoreService.Credits;
 
@@ -115,7 +116,7 @@ public sealed class CreditLedger(NpgsqlDataSource dataSource, TimeProvider timeP
             ? new ReserveResult(outcome, Guid.Empty, string.Empty, 0, default, 0, 0, null, null)
             : new ReserveResult(
                 outcome, reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), reader.GetFieldValue<DateTimeOffset>(4),
-                reader.GetInt64(5), reader.GetInt64(6), Nullable(reader, 7), Nullable(reader, 8));
+                reader.GetInt64(5), reader.GetInt64(6), reader.GetNullable<long?>(7), reader.GetNullable<long?>(8));
     }
 
     public async Task<SettleResult> CaptureAsync(Guid reservationId, long actualAmount, string actor, CancellationToken cancellationToken)
@@ -126,7 +127,7 @@ public sealed class CreditLedger(NpgsqlDataSource dataSource, TimeProvider timeP
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = actualAmount });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = timeProvider.GetUtcNow() });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = actor });
-        return await ReadSettleAsync(command, chargedOrdinal: 4, cancellationToken);
+        return await ReadSettleAsync(command, cancellationToken);
     }
 
     public async Task<SettleResult> ReleaseAsync(Guid reservationId, string actor, CancellationToken cancellationToken)
@@ -136,7 +137,7 @@ public sealed class CreditLedger(NpgsqlDataSource dataSource, TimeProvider timeP
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = reservationId });
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = timeProvider.GetUtcNow() });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = actor });
-        return await ReadSettleAsync(command, chargedOrdinal: 4, cancellationToken);
+        return await ReadSettleAsync(command, cancellationToken);
     }
 
     /// <summary>A grant (amount &gt; 0) or an adjustment (amount ≠ 0), idempotent by <paramref name="idempotencyKey"/>.</summary>
@@ -167,10 +168,10 @@ public sealed class CreditLedger(NpgsqlDataSource dataSource, TimeProvider timeP
 
         return new GrantResult(
             outcome,
-            Nullable(reader, 1) ?? 0,
-            Nullable(reader, 2) ?? 0,
-            Nullable(reader, 3) ?? 0,
-            Nullable(reader, 4) ?? 0,
+            reader.GetNullable<long?>(1) ?? 0,
+            reader.GetNullable<long?>(2) ?? 0,
+            reader.GetNullable<long?>(3) ?? 0,
+            reader.GetNullable<long?>(4) ?? 0,
             reader.IsDBNull(5) ? default : reader.GetFieldValue<DateTimeOffset>(5));
     }
 
@@ -187,7 +188,7 @@ public sealed class CreditLedger(NpgsqlDataSource dataSource, TimeProvider timeP
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = timeProvider.GetUtcNow() });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
-            ? new AccountBalance(userId, reader.GetInt64(0), reader.GetInt64(1), Nullable(reader, 2), reader.GetInt64(3))
+            ? new AccountBalance(userId, reader.GetInt64(0), reader.GetInt64(1), reader.GetNullable<long?>(2), reader.GetInt64(3))
             : null;
     }
 
@@ -211,7 +212,7 @@ public sealed class CreditLedger(NpgsqlDataSource dataSource, TimeProvider timeP
         {
             entries.Add(new LedgerEntry(
                 reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5),
-                reader.IsDBNull(6) ? null : reader.GetGuid(6), reader.IsDBNull(7) ? null : reader.GetGuid(7),
+                reader.GetNullable<Guid?>(6), reader.GetNullable<Guid?>(7),
                 reader.GetString(8), reader.GetString(9), reader.GetFieldValue<DateTimeOffset>(10)));
         }
 
@@ -266,7 +267,7 @@ public sealed class CreditLedger(NpgsqlDataSource dataSource, TimeProvider timeP
         return new LedgerCheck(accounts, entries, violations);
     }
 
-    private static async Task<SettleResult> ReadSettleAsync(NpgsqlCommand command, int chargedOrdinal, CancellationToken cancellationToken)
+    private static async Task<SettleResult> ReadSettleAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
@@ -282,11 +283,9 @@ public sealed class CreditLedger(NpgsqlDataSource dataSource, TimeProvider timeP
         return outcome == SettleOutcome.NotFound
             ? new SettleResult(outcome, null, Guid.Empty, 0, null, 0, 0)
             : new SettleResult(
-                outcome, reader.GetString(1), reader.GetGuid(2), reader.GetInt64(3), Nullable(reader, chargedOrdinal),
+                outcome, reader.GetString(1), reader.GetGuid(2), reader.GetInt64(3), reader.GetNullable<long?>(4),
                 reader.GetInt64(5), reader.GetInt64(6));
     }
-
-    private static long? Nullable(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetInt64(ordinal);
 
     private static NpgsqlParameter NullableUuid(Guid? value) =>
         new() { NpgsqlDbType = NpgsqlDbType.Uuid, Value = value is { } v ? v : DBNull.Value };
