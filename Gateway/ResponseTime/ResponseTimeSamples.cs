@@ -1,10 +1,9 @@
 using System.ComponentModel.DataAnnotations;
 using System.Buffers;
 using System.Text.Json;
-using System.Collections.Concurrent;
 using SmartHub.Gateway.Telemetry;
-using SmartHub.ServiceDefaults.Logging;
 using SmartHub.ServiceDefaults.Redis;
+using SmartHub.ServiceDefaults.Streams;
 
 namespace SmartHub.Gateway.ResponseTime;
 
@@ -132,146 +131,7 @@ internal static class ResponseTimeSampleBatch
             cancellationToken);
 }
 
-/// <summary>
-/// The bounded queue between requests and the writer: enqueueing is lock-free, O(1) and never blocks; when the queue is
-/// full the new sample is dropped, counted in <c>smarthub.gateway.samples.dropped</c> and logged (at most once a
-/// minute, with the number dropped since the last log line). No sample is dropped silently.
-/// </summary>
-/// <remarks>
-/// Requests do not wake the writer: it drains the queue every <see cref="ResponseTimeSampleOptions.FlushInterval"/>,
-/// or as soon as a full batch is waiting, or when the queue is completed. (A channel whose reader waits for every item
-/// woke a thread per request and cost a Redis round trip per handful of samples; measured, that was most of the
-/// samples' cost at the gateway.)
-/// </remarks>
-internal sealed class ResponseTimeSampleQueue
-{
-    public static readonly TimeSpan DropLogInterval = TimeSpan.FromMinutes(1);
-
-    private readonly ConcurrentQueue<ResponseTimeSample> _items = new();
-    private readonly GatewayMetrics _metrics;
-    private readonly ILogger _logger;
-    private readonly int _capacity;
-    private readonly int _wakeAt;
-    private readonly LogThrottle _dropLog;
-    private TaskCompletionSource _signal = NewSignal();
-    private int _count;
-    private long _dropped;
-    private long _droppedSinceLog;
-    private volatile bool _completed;
-
-    public ResponseTimeSampleQueue(int capacity, GatewayMetrics metrics, TimeProvider timeProvider, ILogger<ResponseTimeSampleQueue> logger, int wakeAt = 256)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(wakeAt, 1);
-        _capacity = capacity;
-        _wakeAt = Math.Min(wakeAt, capacity);
-        _metrics = metrics ?? throw new ArgumentNullException(nameof(metrics));
-        ArgumentNullException.ThrowIfNull(timeProvider);
-        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
-        _dropLog = new LogThrottle(DropLogInterval, timeProvider);
-    }
-
-    /// <summary>Samples dropped since start.</summary>
-    public long Dropped => Interlocked.Read(ref _dropped);
-
-    public int Count => Volatile.Read(ref _count);
-
-    /// <summary>True once <see cref="Complete"/> was called: nothing more will be queued.</summary>
-    public bool IsCompleted => _completed;
-
-    /// <summary>Queues the sample, or drops and counts it when the queue is full (or completed at shutdown).</summary>
-    public void Enqueue(in ResponseTimeSample sample)
-    {
-        if (_completed)
-        {
-            RecordDrop(1); // the gateway is stopping
-            return;
-        }
-
-        var count = Interlocked.Increment(ref _count);
-        if (count > _capacity)
-        {
-            Interlocked.Decrement(ref _count);
-            RecordDrop(1);
-            return;
-        }
-
-        _items.Enqueue(sample);
-        if (count == _wakeAt)
-        {
-            Volatile.Read(ref _signal).TrySetResult();
-        }
-    }
-
-    public bool TryDequeue(out ResponseTimeSample sample)
-    {
-        if (_items.TryDequeue(out sample))
-        {
-            Interlocked.Decrement(ref _count);
-            return true;
-        }
-
-        return false;
-    }
-
-    /// <summary>
-    /// Waits until <paramref name="interval"/> has passed, a full batch is waiting or the queue is completed.
-    /// </summary>
-    public async Task WaitAsync(TimeSpan interval, TimeProvider timeProvider, CancellationToken cancellationToken)
-    {
-        var signal = Volatile.Read(ref _signal);
-        if (!signal.Task.IsCompleted && !_completed && Count < _wakeAt)
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var delay = Task.Delay(interval, timeProvider, timeout.Token);
-            await Task.WhenAny(signal.Task, delay).ConfigureAwait(false);
-            await timeout.CancelAsync().ConfigureAwait(false); // release the timer at once when woken early
-            cancellationToken.ThrowIfCancellationRequested();
-        }
-
-        if (signal.Task.IsCompleted && !_completed)
-        {
-            Interlocked.CompareExchange(ref _signal, NewSignal(), signal);
-        }
-    }
-
-    /// <summary>No more samples (after the server has stopped); the writer drains what is left.</summary>
-    public void Complete()
-    {
-        _completed = true;
-        Volatile.Read(ref _signal).TrySetResult();
-    }
-
-    /// <summary>Counts samples lost for any reason (full queue, shutdown without Redis) and logs at most once a minute.</summary>
-    public void RecordDrop(long count)
-    {
-        Interlocked.Add(ref _dropped, count);
-        Interlocked.Add(ref _droppedSinceLog, count);
-        _metrics.SamplesDropped.Add(count);
-        ReportDrops(force: false);
-    }
-
-    /// <summary>Logs the drops since the last report if a minute has passed (or <paramref name="force"/>).</summary>
-    public void ReportDrops(bool force)
-    {
-        if (Interlocked.Read(ref _droppedSinceLog) == 0)
-        {
-            return;
-        }
-
-        if (!_dropLog.TryEnter(force))
-        {
-            return; // reported within the last minute, or another thread reports
-        }
-
-        var count = Interlocked.Exchange(ref _droppedSinceLog, 0);
-        if (count > 0)
-        {
-            _logger.LogWarning(
-                "Dropped {Count} response-time samples (queue of {Capacity} full: Redis slow or unavailable); {Total} dropped since start",
-                count, _capacity, Dropped);
-        }
-    }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-}
+/// <summary>The gateway's queue of samples: drops are counted in <c>smarthub.gateway.samples.dropped</c>.</summary>
+internal sealed class ResponseTimeSampleQueue(
+    int capacity, GatewayMetrics metrics, TimeProvider timeProvider, ILogger<ResponseTimeSampleQueue> logger, int wakeAt = 256)
+    : StreamBatchBuffer<ResponseTimeSample>(capacity, "response-time samples", metrics.SamplesDropped.Add, timeProvider, logger, wakeAt);
