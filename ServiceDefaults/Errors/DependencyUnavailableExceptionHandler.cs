@@ -49,6 +49,8 @@ public sealed class DependencyUnavailableExceptionHandler(
         var reason = exception switch
         {
             DependencyUnavailableException e => e.Message,
+            // A statement the server refuses (syntax, a constraint, bad data) is a bug, not an outage: left to the 500 handler.
+            PostgresException e when !PostgresFailure.IsOutage(e) => null,
             NpgsqlException or TimeoutException => $"The database is unavailable ({PostgresFailure.Describe(exception)}).",
             RedisException e => $"Redis is unavailable ({e.Message}).",
             _ => null,

@@ -36,6 +36,17 @@ public static class PostgresFailure
     }
 
     /// <summary>
+    /// Errors the server raises when it cannot serve rather than when the statement is wrong: connection (08), rollback
+    /// from a deadlock or serialization failure (40), insufficient resources (53), operator intervention such as a
+    /// shutdown or a statement timeout (57), system errors (58), and a database that does not exist yet (3D).
+    /// </summary>
+    public static bool IsOutage(PostgresException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return exception.SqlState.Length >= 2 && exception.SqlState[..2] is "08" or "40" or "53" or "57" or "58" or "3D";
+    }
+
+    /// <summary>
     /// Failures that resolve themselves when the server is (back) up: network errors, timeouts,
     /// server starting or shutting down, too many connections, database not created yet.
     /// </summary>

@@ -304,31 +304,77 @@ public static class RedisCommands
         foreach (var stream in reply.AsArray()) // [[key, [[id, [f, v, ...]], ...]]]
         {
             var streamItems = stream.AsArray();
-            if (streamItems.Count < 2)
+            if (streamItems.Count >= 2)
             {
-                continue;
-            }
-
-            foreach (var entry in streamItems[1].AsArray())
-            {
-                var parts = entry.AsArray();
-                var values = parts.Count > 1 ? parts[1].AsArray() : [];
-                var fields = new KeyValuePair<string, RedisResult>[values.Count / 2];
-                for (var i = 0; i < fields.Length; i++)
-                {
-                    fields[i] = new(values[2 * i].AsString()!, values[(2 * i) + 1]);
-                }
-
-                entries.Add(new RedisStreamEntry(parts[0].AsString()!, fields));
+                AddEntries(streamItems[1], entries);
             }
         }
 
         return entries;
     }
 
+    /// <summary>
+    /// XAUTOCLAIM key group consumer min-idle start COUNT n: takes over entries another consumer read but has not
+    /// acknowledged for <paramref name="minIdle"/> (a consumer that crashed). Returns them and the cursor to continue
+    /// from ("0-0" when the pending list was scanned to its end).
+    /// </summary>
+    public static async Task<(IReadOnlyList<RedisStreamEntry> Entries, string Next)> StreamAutoClaimAsync(
+        this IRedisClient client,
+        string key,
+        string group,
+        string consumer,
+        TimeSpan minIdle,
+        int count,
+        string start = "0-0",
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        var reply = (await client.ExecuteAsync(
+            "XAUTOCLAIM", [key, group, consumer, (long)minIdle.TotalMilliseconds, start, "COUNT", count], cancellationToken)).AsArray();
+        var entries = new List<RedisStreamEntry>();
+        if (reply.Count >= 2)
+        {
+            AddEntries(reply[1], entries);
+        }
+
+        return (entries, reply.Count > 0 ? reply[0].AsString() ?? "0-0" : "0-0");
+    }
+
+    /// <summary>XDEL: removes entries from the stream (after every consumer group has stored them).</summary>
+    public static Task<long> StreamDeleteAsync(this IRedisClient client, string key, ReadOnlySpan<string> ids, CancellationToken cancellationToken = default) =>
+        KeyAndIdsAsync(client, "XDEL", key, null, ids, cancellationToken);
+
+    // [[id, [f, v, ...]], ...]; an entry deleted while pending comes back as [id, nil] and is skipped.
+    private static void AddEntries(RedisResult list, List<RedisStreamEntry> entries)
+    {
+        foreach (var entry in list.AsArray())
+        {
+            var parts = entry.AsArray();
+            if (parts.Count < 2 || parts[1].IsNull)
+            {
+                continue;
+            }
+
+            var values = parts[1].AsArray();
+            var fields = new KeyValuePair<string, RedisResult>[values.Count / 2];
+            for (var i = 0; i < fields.Length; i++)
+            {
+                fields[i] = new(values[2 * i].AsString()!, values[(2 * i) + 1]);
+            }
+
+            entries.Add(new RedisStreamEntry(parts[0].AsString()!, fields));
+        }
+    }
+
     /// <summary>XACK: the number of entries acknowledged.</summary>
     public static Task<long> StreamAcknowledgeAsync(
-        this IRedisClient client, string key, string group, ReadOnlySpan<string> ids, CancellationToken cancellationToken = default)
+        this IRedisClient client, string key, string group, ReadOnlySpan<string> ids, CancellationToken cancellationToken = default) =>
+        KeyAndIdsAsync(client, "XACK", key, group, ids, cancellationToken);
+
+    // COMMAND key [group] id... -> integer
+    private static Task<long> KeyAndIdsAsync(
+        IRedisClient client, string command, string key, string? group, ReadOnlySpan<string> ids, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
         if (ids.IsEmpty)
@@ -336,18 +382,23 @@ public static class RedisCommands
             return Task.FromResult(0L);
         }
 
-        var count = 2 + ids.Length;
+        var head = group is null ? 1 : 2;
+        var count = head + ids.Length;
         var args = ArrayPool<RedisArg>.Shared.Rent(count);
         try
         {
             args[0] = key;
-            args[1] = group;
-            for (var i = 0; i < ids.Length; i++)
+            if (group is not null)
             {
-                args[2 + i] = ids[i];
+                args[1] = group;
             }
 
-            return AsLongAsync(client.ExecuteAsync("XACK", args.AsSpan(0, count), cancellationToken));
+            for (var i = 0; i < ids.Length; i++)
+            {
+                args[head + i] = ids[i];
+            }
+
+            return AsLongAsync(client.ExecuteAsync(command, args.AsSpan(0, count), cancellationToken));
         }
         finally
         {
