@@ -1,5 +1,7 @@
 using SmartHub.CoreService.Apis;
 using SmartHub.CoreService.Credits;
+using SmartHub.CoreService.Pricing;
+using SmartHub.CoreService.Usage;
 using SmartHub.ServiceDefaults.Postgres;
 using SmartHub.ServiceDefaults.Redis;
 
@@ -11,6 +13,7 @@ builder.AddPostgresMigrations("coredb", typeof(Program).Assembly);
 builder.AddRedisClient("cache");
 builder.AddSmartHubAuthentication();
 builder.AddCredits();
+builder.AddUsage();
 
 var app = builder.Build();
 
@@ -22,5 +25,8 @@ app.MapWhoAmIApi();
 app.MapCreditsApi();
 app.MapCreditsAdminApi();
 app.MapCreditsInternalApi();
+app.MapUsageApi();
+app.MapUsageAdminApi();
+app.MapPricingApi();
 
 app.Run();

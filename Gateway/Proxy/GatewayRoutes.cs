@@ -24,7 +24,8 @@ internal static class GatewayRoutes
     /// (and that is not <c>/health</c> or <c>/alive</c>) is a 404.
     /// <list type="bullet">
     /// <item>Anonymous: register, login, refresh, JWKS, the CSP report endpoint (and the gateway's own /health, /alive).</item>
-    /// <item><c>/auth/admin/**</c> needs <c>users:manage</c>; <c>/api/v1/admin/**</c> <c>system:read</c>;
+    /// <item><c>/auth/admin/**</c> needs <c>users:manage</c>; <c>/api/v1/admin/credits/**</c> <c>credits:grant</c>;
+    /// <c>/api/v1/admin/usage</c> <c>monitoring:read</c>; other <c>/api/v1/admin/**</c> <c>system:read</c>;
     /// <c>/api/v1/monitoring/**</c> <c>monitoring:read</c>; <c>/v1/**</c> and <c>/mcp</c> <c>chat:use</c>.</item>
     /// <item>Everything else under <c>/auth</c> and <c>/api</c> needs an authenticated identity (JWT or API key).</item>
     /// </list>
@@ -47,6 +48,7 @@ internal static class GatewayRoutes
         // ---- CoreService: /api/** --------------------------------------------------------------------------------
         new("core-csp-report", "core", "/api/v1/security/csp-report", Post, GatewayPolicies.Anonymous, RateLimitScope.Api, BodyLimit.Default),
         new("core-admin-credits", "core", "/api/v1/admin/credits/{**rest}", null, GatewayPolicies.Permission(Permissions.CreditsGrant), RateLimitScope.Api, BodyLimit.Default),
+        new("core-admin-usage", "core", "/api/v1/admin/usage", null, GatewayPolicies.Permission(Permissions.MonitoringRead), RateLimitScope.Api, BodyLimit.Default),
         new("core-admin", "core", "/api/v1/admin/{**rest}", null, GatewayPolicies.Permission(Permissions.SystemRead), RateLimitScope.Api, BodyLimit.Default),
         new("core-monitoring", "core", "/api/v1/monitoring/{**rest}", null, GatewayPolicies.Permission(Permissions.MonitoringRead), RateLimitScope.Api, BodyLimit.Default),
         new("core", "core", "/api/{**rest}", null, GatewayPolicies.Authenticated, RateLimitScope.Api, BodyLimit.Default),

@@ -38,7 +38,11 @@ public sealed class GraphFixture : IAsyncLifetime
             .WithEnvironment("Auth__RevocationReplayInterval", "00:00:02");
         // Reservations past their time are released every half second here (5 s by default), so expiry tests are quick.
         _builder.CreateResourceBuilder<ProjectResource>("core")
-            .WithEnvironment("Credits__ExpiryInterval", "00:00:00.500");
+            .WithEnvironment("Credits__ExpiryInterval", "00:00:00.500")
+            // Usage entries a stopped consumer left unacknowledged are taken over after 1 s here (30 s by default).
+            .WithEnvironment("Usage__ClaimMinIdle", "00:00:01")
+            .WithEnvironment("Usage__ClaimInterval", "00:00:00.500")
+            .WithEnvironment("Usage__PollInterval", "00:00:00.100");
         App = await _builder.BuildAsync();
         await App.StartAsync().WaitAsync(StartTimeout);
         Gateway = App.CreateHttpClient("gateway");
