@@ -12,7 +12,8 @@ public static class CreditsExtensions
         services.AddOptions<CreditsOptions>().BindConfiguration(CreditsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<CreditLedger>();
         services.AddSingleton<CreditAccounts>();
-        services.AddHttpClient(CreditAccounts.HttpClientName);
+        services.AddSingleton<AuthDirectory>();
+        services.AddHttpClient(AuthDirectory.HttpClientName);
         services.AddHostedService<ReservationExpiry>();
         services.AddDependencyUnavailableHandling();
         return builder;
