@@ -110,6 +110,11 @@ public sealed class GatewayRouteTableTests(RouteTableAppFixture fixture) : IClas
         // Core: admin and monitoring need their permissions, the rest an identity.
         { "GET", "/api/status", "core default" },
         { "GET", "/api/v1/credits", "core default" },
+        { "GET", "/api/v1/credits/caps", "core default" },
+        { "PUT", "/api/v1/credits/caps/api-keys/42", "core default" },
+        { "POST", "/api/v1/admin/credits/grants", "core-admin-credits perm:credits:grant" },
+        { "PUT", "/api/v1/admin/credits/caps/users/42", "core-admin-credits perm:credits:grant" },
+        { "PUT", "/api/v1/admin/credits/caps/api-keys/42", "core-admin-credits perm:credits:grant" },
         { "GET", "/api/v1/admin/settings", "core-admin perm:system:read" },
         { "POST", "/api/v1/admin", "core-admin perm:system:read" },
         { "GET", "/api/v1/monitoring/overview", "core-monitoring perm:monitoring:read" },
