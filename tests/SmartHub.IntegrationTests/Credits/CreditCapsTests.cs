@@ -88,6 +88,35 @@ public sealed class CreditCapsTests(GraphFixture graph)
     }
 
     [Fact]
+    public async Task A_key_cap_set_while_the_key_spends_counts_every_charge_exactly_once()
+    {
+        var user = await graph.NewUserAsync();
+        var (keyId, _) = await graph.NewApiKeyAsync(user);
+        using var core = graph.CoreClient();
+        using var client = graph.Client(bearer: user.Tokens.AccessToken);
+        var firstCharge = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // Four callers reserve and capture through the key while the cap is set: each charge must land either in the
+        // count the new cap starts from or in the counter it then maintains, never in both or neither.
+        var spenders = Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            for (var i = 0; i < 15; i++)
+            {
+                await CaptureAsync(core, await ReserveAsync(core, user.Id, 5, apiKeyId: keyId), 3);
+                firstCharge.TrySetResult();
+            }
+        })));
+        await firstCharge.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await PutCapAsync(client, $"/api/v1/credits/caps/api-keys/{keyId}", 1_000_000);
+        await spenders.WaitAsync(TimeSpan.FromSeconds(60));
+
+        var keyCap = Assert.Single((await client.GetFromJsonAsync<JsonElement>("/api/v1/credits/caps")).GetProperty("apiKeys").EnumerateArray());
+        Assert.Equal(4 * 15 * 3, keyCap.GetProperty("monthSpent").GetInt64());
+        Assert.Equal(0, keyCap.GetProperty("held").GetInt64());
+        await graph.AssertLedgerConsistentAsync();
+    }
+
+    [Fact]
     public async Task Capping_a_key_of_another_user_is_404_like_a_key_that_does_not_exist()
     {
         var owner = await graph.NewUserAsync();
