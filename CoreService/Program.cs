@@ -24,6 +24,7 @@ app.MapDatabaseStatus("/api", "core", "coredb");
 app.MapWhoAmIApi();
 app.MapCreditsApi();
 app.MapCreditsAdminApi();
+app.MapCreditCapsApi();
 app.MapCreditsInternalApi();
 app.MapUsageApi();
 app.MapUsageAdminApi();

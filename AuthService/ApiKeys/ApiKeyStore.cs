@@ -39,6 +39,9 @@ public enum CreateApiKeyStatus
 
 public sealed record CreateApiKeyResult(CreateApiKeyStatus Status, CreatedApiKey? Key = null, ScopeValidation? Scopes = null);
 
+/// <summary>Who owns a key, and whether it is revoked: what other services may know of it.</summary>
+public sealed record ApiKeyOwner(Guid Id, Guid UserId, bool Revoked);
+
 public enum RevokeApiKeyStatus
 {
     Revoked,
@@ -151,6 +154,15 @@ public sealed class ApiKeyStore(
         }
 
         return keys;
+    }
+
+    /// <summary>The owner of a key (revoked ones included), or null when there is no such key.</summary>
+    public async Task<ApiKeyOwner?> FindOwnerAsync(Guid keyId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT user_id, revoked_at IS NOT NULL FROM api_keys WHERE id = @id");
+        command.With("id", keyId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? new ApiKeyOwner(keyId, reader.GetGuid(0), reader.GetBoolean(1)) : null;
     }
 
     /// <summary>Revokes a key of <paramref name="callerId"/> (any key when <paramref name="anyOwner"/>), then tells Redis.</summary>

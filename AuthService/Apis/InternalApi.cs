@@ -27,6 +27,10 @@ public static class InternalApi
             .WithName("GetInternalUser")
             .WithSummary("Services: whether a user exists (200 {id, email, disabled}) or not (404). CoreService opens credit accounts with it.");
 
+        internalApi.MapGet("/api-keys/{id:guid}", GetApiKeyOwnerAsync)
+            .WithName("GetInternalApiKey")
+            .WithSummary("Services: the owner of an API key (200 {id, userId, revoked}) or 404. CoreService checks key caps' owners with it.");
+
         return app;
     }
 
@@ -35,6 +39,9 @@ public static class InternalApi
         var user = await users.FindByIdAsync(id, cancellationToken);
         return user is null ? TypedResults.NotFound() : TypedResults.Ok(new InternalUser(user.Id, user.Email, user.IsDisabled));
     }
+
+    public static async Task<Results<Ok<ApiKeyOwner>, NotFound>> GetApiKeyOwnerAsync(Guid id, ApiKeyStore store, CancellationToken cancellationToken) =>
+        await store.FindOwnerAsync(id, cancellationToken) is { } owner ? TypedResults.Ok(owner) : TypedResults.NotFound();
 
     /// <summary>Reads its body itself, after the internal-token filter: strangers' bodies are never parsed.</summary>
     public static async Task<Results<ContentHttpResult, NotFound, ValidationProblem>> VerifyApiKeyAsync(

@@ -16,6 +16,9 @@ public static class CoreProblems
     public const string MonthlyCapExceeded = Base + "monthly-cap-exceeded";
     public const string IdempotencyConflict = Base + "idempotency-conflict";
     public const string ReservationSettled = Base + "reservation-settled";
+    public const string UnknownApiKey = Base + "unknown-api-key";
+    public const string ApiKeyRevoked = Base + "api-key-revoked";
+    public const string SessionRequired = Base + "session-required";
 
     public static ProblemHttpResult Problem(int status, string type, string title, string detail, IDictionary<string, object?>? extensions = null) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title, type: type, extensions: extensions);

@@ -62,14 +62,24 @@ public sealed record LedgerEntry(
     string Reason,
     DateTimeOffset CreatedAt);
 
+/// <summary>An API key's monthly cap, what the key spent this UTC month (captures) and what it holds (open reservations).</summary>
+public sealed record KeyCap(Guid ApiKeyId, long MonthlyCap, long MonthSpent, long Held);
+
+/// <summary>
+/// A user's caps in one UTC month: their own cap with their spending and held credits (what a reservation is checked
+/// against), and the caps of their API keys. <see cref="AccountOpen"/> false: the ledger has not met the user yet, so
+/// there are no caps and nothing spent.
+/// </summary>
+public sealed record AccountCaps(Guid UserId, bool AccountOpen, DateOnly Month, long? MonthlyCap, long MonthSpent, long Held, IReadOnlyList<KeyCap> ApiKeys);
+
 /// <summary>An account whose balance or reserved amount disagrees with its entries or its held reservations.</summary>
 public sealed record LedgerViolation(Guid UserId, long Balance, long EntriesBalance, long Reserved, long EntriesReserved, long HeldReservations);
 
 public sealed record LedgerCheck(long Accounts, long Entries, IReadOnlyList<LedgerViolation> Violations);
 
 /// <summary>
-/// The credits ledger in coredb. Each operation is one call of a SQL function (Migrations/0002_credits.sql): one round
-/// trip and one transaction, which locks the account row before anything else.
+/// The credits ledger in coredb. Each operation is one call of a SQL function (Migrations/0002_credits.sql; setting
+/// caps, 0003_credit_caps.sql): one round trip and one transaction, which locks the account row before anything else.
 /// </summary>
 public sealed class CreditLedger(NpgsqlDataSource dataSource, TimeProvider timeProvider)
 {
@@ -192,6 +202,65 @@ public sealed class CreditLedger(NpgsqlDataSource dataSource, TimeProvider timeP
             : null;
     }
 
+    /// <summary>Sets (cap &gt; 0) or removes (null) the user's monthly cap; false when the account is not open.</summary>
+    public async Task<bool> SetUserCapAsync(Guid userId, long? monthlyCap, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT outcome FROM credits_set_user_cap($1, $2, $3)");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+        command.Parameters.Add(NullableBigint(monthlyCap));
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = timeProvider.GetUtcNow() });
+        return await command.ExecuteScalarAsync(cancellationToken) is not "no_account";
+    }
+
+    /// <summary>
+    /// Sets (cap &gt; 0) or removes (null) the monthly cap of one of the user's API keys; false when the account is not
+    /// open. A new cap starts from what the key already spent this month and holds; a changed one keeps its counters.
+    /// </summary>
+    public async Task<bool> SetKeyCapAsync(Guid userId, Guid apiKeyId, long? monthlyCap, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT outcome FROM credits_set_key_cap($1, $2, $3, $4)");
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = apiKeyId });
+        command.Parameters.Add(NullableBigint(monthlyCap));
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = timeProvider.GetUtcNow() });
+        return await command.ExecuteScalarAsync(cancellationToken) is not "no_account";
+    }
+
+    /// <summary>The user's cap and their keys' caps (ordered by key id), with this UTC month's spending and held credits.</summary>
+    public async Task<AccountCaps> GetCapsAsync(Guid userId, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var month = new DateOnly(now.UtcDateTime.Year, now.UtcDateTime.Month, 1);
+        await using var command = dataSource.CreateCommand(
+            """
+            SELECT a.monthly_cap, CASE WHEN a.spent_month = credits_month($2) THEN a.month_spent ELSE 0 END, a.reserved,
+                   k.api_key_id, k.monthly_cap, CASE WHEN k.spent_month = credits_month($2) THEN k.month_spent ELSE 0 END, k.held
+            FROM credit_accounts a LEFT JOIN credit_key_caps k ON k.user_id = a.user_id
+            WHERE a.user_id = $1
+            ORDER BY k.api_key_id
+            """);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return new AccountCaps(userId, AccountOpen: false, month, null, 0, 0, []);
+        }
+
+        var (cap, spent, held) = (reader.GetNullable<long?>(0), reader.GetInt64(1), reader.GetInt64(2));
+        var keys = new List<KeyCap>();
+        do
+        {
+            if (!reader.IsDBNull(3))
+            {
+                keys.Add(new KeyCap(reader.GetGuid(3), reader.GetInt64(4), reader.GetInt64(5), reader.GetInt64(6)));
+            }
+        }
+        while (await reader.ReadAsync(cancellationToken));
+
+        return new AccountCaps(userId, AccountOpen: true, month, cap, spent, held, keys);
+    }
+
     /// <summary>Entries of one account, newest first, with ids below <paramref name="before"/> when given.</summary>
     public async Task<IReadOnlyList<LedgerEntry>> GetEntriesAsync(Guid userId, long? before, int limit, CancellationToken cancellationToken)
     {
@@ -289,4 +358,7 @@ public sealed class CreditLedger(NpgsqlDataSource dataSource, TimeProvider timeP
 
     private static NpgsqlParameter NullableUuid(Guid? value) =>
         new() { NpgsqlDbType = NpgsqlDbType.Uuid, Value = value is { } v ? v : DBNull.Value };
+
+    private static NpgsqlParameter NullableBigint(long? value) =>
+        new() { NpgsqlDbType = NpgsqlDbType.Bigint, Value = value is { } v ? v : DBNull.Value };
 }

@@ -4,7 +4,7 @@ namespace SmartHub.CoreService.Credits;
 
 public static class CreditsExtensions
 {
-    /// <summary>The ledger, account opening, the expiry job and their validated options.</summary>
+    /// <summary>The ledger, account opening, caps, the expiry job and their validated options.</summary>
     public static IHostApplicationBuilder AddCredits(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -12,7 +12,9 @@ public static class CreditsExtensions
         services.AddOptions<CreditsOptions>().BindConfiguration(CreditsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<CreditLedger>();
         services.AddSingleton<CreditAccounts>();
-        services.AddHttpClient(CreditAccounts.HttpClientName);
+        services.AddSingleton<AuthDirectory>();
+        services.AddSingleton<CreditCaps>();
+        services.AddHttpClient(AuthDirectory.HttpClientName);
         services.AddHostedService<ReservationExpiry>();
         services.AddDependencyUnavailableHandling();
         return builder;

@@ -26,9 +26,12 @@ public sealed class CreditsOptions
     [Range(1, 10_000)]
     public int ExpiryBatchSize { get; set; } = 200;
 
-    /// <summary>AuthService's internal user look-up (service discovery resolves <c>http://auth</c>); used to open accounts.</summary>
+    /// <summary>
+    /// AuthService's internal look-ups, <c>users/{id}</c> and <c>api-keys/{id}</c> below this address (service discovery
+    /// resolves <c>http://auth</c>); used to open accounts and to find the owners of capped API keys.
+    /// </summary>
     [Required]
-    public Uri UserDirectoryUri { get; set; } = new("http://auth/internal/auth/users/");
+    public Uri AuthDirectoryUri { get; set; } = new("http://auth/internal/auth/");
 
     /// <summary>Timeout of one call to AuthService.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]

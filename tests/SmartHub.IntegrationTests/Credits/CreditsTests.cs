@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using SmartHub.Hosting.Testing;
 using SmartHub.IntegrationTests.Hosting;
+using static SmartHub.IntegrationTests.Credits.LedgerCalls;
 
 namespace SmartHub.IntegrationTests.Credits;
 
@@ -42,7 +43,7 @@ public sealed class CreditsTests(GraphFixture graph)
     public async Task Reserve_then_capture_charges_the_actual_amount_and_returns_the_rest()
     {
         var user = await graph.NewUserAsync();
-        using var core = CoreClient();
+        using var core = graph.CoreClient();
 
         var reservation = await ReserveAsync(core, user.Id, 300);
         Assert.Equal("held", reservation.GetProperty("status").GetString());
@@ -60,14 +61,14 @@ public sealed class CreditsTests(GraphFixture graph)
         using var client = graph.Client(bearer: user.Tokens.AccessToken);
         var kinds = (await EntriesAsync(client)).Select(e => (e.GetProperty("kind").GetString(), e.GetProperty("amount").GetInt64()));
         Assert.Equal([("capture", -120L), ("reserve", 0L), ("grant", SignupGrant)], kinds);
-        await AssertLedgerConsistentAsync();
+        await graph.AssertLedgerConsistentAsync();
     }
 
     [Fact]
     public async Task Replays_return_the_first_result_and_change_nothing()
     {
         var user = await graph.NewUserAsync();
-        using var core = CoreClient();
+        using var core = graph.CoreClient();
         var requestId = "req-" + Guid.NewGuid();
 
         var first = await ReserveAsync(core, user.Id, 200, requestId);
@@ -94,14 +95,14 @@ public sealed class CreditsTests(GraphFixture graph)
         Assert.Equal(HttpStatusCode.Conflict, release.StatusCode);
 
         Assert.Equal(SignupGrant - 50, await BalanceAsync(user));
-        await AssertLedgerConsistentAsync();
+        await graph.AssertLedgerConsistentAsync();
     }
 
     [Fact]
     public async Task Release_returns_the_whole_hold_and_is_idempotent()
     {
         var user = await graph.NewUserAsync();
-        using var core = CoreClient();
+        using var core = graph.CoreClient();
         var reservation = await ReserveAsync(core, user.Id, 400);
 
         for (var i = 0; i < 2; i++)
@@ -122,7 +123,7 @@ public sealed class CreditsTests(GraphFixture graph)
     public async Task Insufficient_credits_is_a_402_that_a_replay_repeats()
     {
         var user = await graph.NewUserAsync();
-        using var core = CoreClient();
+        using var core = graph.CoreClient();
         var requestId = "req-" + Guid.NewGuid();
 
         using var refused = await core.PostAsJsonAsync("/internal/credits/reserve", new { userId = user.Id, amount = SignupGrant + 1, requestId });
@@ -141,7 +142,7 @@ public sealed class CreditsTests(GraphFixture graph)
     public async Task Two_hundred_concurrent_reservations_never_overspend_one_balance()
     {
         var user = await graph.NewUserAsync();
-        using var core = CoreClient();
+        using var core = graph.CoreClient();
         await BalanceAsync(user); // opens the account: 1,000 credits
 
         var attempts = await Task.WhenAll(Enumerable.Range(0, 200).Select(async i =>
@@ -157,14 +158,14 @@ public sealed class CreditsTests(GraphFixture graph)
         var balance = await client.GetFromJsonAsync<JsonElement>("/api/v1/credits/balance");
         Assert.Equal(held * 7, balance.GetProperty("reserved").GetInt64());
         Assert.Equal(SignupGrant - (held * 7), balance.GetProperty("available").GetInt64());
-        await AssertLedgerConsistentAsync();
+        await graph.AssertLedgerConsistentAsync();
     }
 
     [Fact]
     public async Task A_reservation_nobody_settles_is_released_when_it_expires()
     {
         var user = await graph.NewUserAsync();
-        using var core = CoreClient();
+        using var core = graph.CoreClient();
         var reservation = await ReserveAsync(core, user.Id, 250, timeoutSeconds: 1);
 
         await Poll.UntilAsync(async () => await ReservedAsync(user) == 0, TimeSpan.FromSeconds(15), "the expired reservation is released");
@@ -177,7 +178,7 @@ public sealed class CreditsTests(GraphFixture graph)
         using var late = await core.PostAsJsonAsync("/internal/credits/capture", new { reservationId = Id(reservation), actualAmount = 30 });
         Assert.Equal(HttpStatusCode.OK, late.StatusCode);
         Assert.Equal(SignupGrant - 30, await BalanceAsync(user));
-        await AssertLedgerConsistentAsync();
+        await graph.AssertLedgerConsistentAsync();
     }
 
     [Fact]
@@ -185,7 +186,7 @@ public sealed class CreditsTests(GraphFixture graph)
     {
         var user = await graph.NewUserAsync();
         await BalanceAsync(user);
-        using var core = CoreClient();
+        using var core = graph.CoreClient();
         using var stop = new CancellationTokenSource();
 
         // Callers reserve (1 s timeout) and capture in a loop; CoreService is killed under them and restarted by the AppHost.
@@ -227,7 +228,7 @@ public sealed class CreditsTests(GraphFixture graph)
         Assert.NotEmpty(captures);
         Assert.Equal(captures.Count, captures.Select(e => e.GetProperty("reservationId").GetString()).Distinct().Count());
         Assert.Equal(SignupGrant - (2 * captures.Count), await BalanceAsync(user));
-        await AssertLedgerConsistentAsync();
+        await graph.AssertLedgerConsistentAsync();
     }
 
     [Fact]
@@ -281,7 +282,7 @@ public sealed class CreditsTests(GraphFixture graph)
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Equal("https://smarthub.local/problems/unknown-user", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("type").GetString());
 
-        using var core = CoreClient();
+        using var core = graph.CoreClient();
         using var reserve = await core.PostAsJsonAsync("/internal/credits/reserve", new { userId = Guid.NewGuid(), amount = 5, requestId = "x" + Guid.NewGuid() });
         Assert.Equal(HttpStatusCode.NotFound, reserve.StatusCode);
     }
@@ -316,7 +317,7 @@ public sealed class CreditsTests(GraphFixture graph)
     [InlineData("""{"userId":"not-a-guid","amount":5,"requestId":"r1"}""", "userId")]
     public async Task Bad_reservations_are_400_naming_the_field(string json, string field)
     {
-        using var core = CoreClient();
+        using var core = graph.CoreClient();
         using var content = new StringContent(json.Replace("USER", Guid.NewGuid().ToString(), StringComparison.Ordinal), Encoding.UTF8, "application/json");
 
         using var response = await core.PostAsync("/internal/credits/reserve", content);
@@ -363,23 +364,6 @@ public sealed class CreditsTests(GraphFixture graph)
         Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
     }
 
-    private HttpClient CoreClient()
-    {
-        var client = graph.App.CreateHttpClient("core");
-        client.DefaultRequestHeaders.Add("X-Internal-Token", graph.App.GetParameterValue("internal-token"));
-        return client;
-    }
-
-    private static async Task<JsonElement> ReserveAsync(HttpClient core, string userId, long amount, string? requestId = null, int? timeoutSeconds = null)
-    {
-        using var response = await core.PostAsJsonAsync("/internal/credits/reserve",
-            new { userId, amount, requestId = requestId ?? "req-" + Guid.NewGuid(), timeoutSeconds });
-        Assert.True(response.StatusCode == HttpStatusCode.Created, $"reserve: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        return await response.Content.ReadFromJsonAsync<JsonElement>();
-    }
-
-    private static string Id(JsonElement reservation) => reservation.GetProperty("reservationId").GetString()!;
-
     private async Task GrantAsync(string userId, long amount)
     {
         using var admin = await graph.AdminClientAsync();
@@ -415,13 +399,5 @@ public sealed class CreditsTests(GraphFixture graph)
         }
         while (cursor is not null);
         return all;
-    }
-
-    private async Task AssertLedgerConsistentAsync()
-    {
-        using var core = CoreClient();
-        var check = await core.GetFromJsonAsync<JsonElement>("/internal/credits/check");
-        Assert.True(check.GetProperty("accounts").GetInt64() > 0);
-        Assert.Equal(0, check.GetProperty("violations").GetArrayLength());
     }
 }
