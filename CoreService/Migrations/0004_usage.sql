@@ -49,6 +49,39 @@ CREATE TABLE usage_daily (
 
 CREATE INDEX usage_daily_by_user ON usage_daily (user_id, day);
 
+-- Coarser rollups for questions across all users: per user and day (top users, active users) and per model and day
+-- (top models). A day of the fine rollup holds a row per user, key and model; these hold one per user or per model.
+CREATE TABLE usage_daily_users (
+    day               date             NOT NULL,
+    user_id           uuid             NOT NULL,
+    requests          bigint           NOT NULL,
+    errors            bigint           NOT NULL,
+    cache_hits        bigint           NOT NULL,
+    prompt_tokens     bigint           NOT NULL,
+    completion_tokens bigint           NOT NULL,
+    credits           bigint           NOT NULL,
+    latency_ms_sum    double precision NOT NULL,
+    ttft_ms_sum       double precision NOT NULL,
+    ttft_count        bigint           NOT NULL,
+    PRIMARY KEY (day, user_id)
+);
+
+CREATE TABLE usage_daily_models (
+    day               date             NOT NULL,
+    model             text             NOT NULL,
+    provider          text             NOT NULL,
+    requests          bigint           NOT NULL,
+    errors            bigint           NOT NULL,
+    cache_hits        bigint           NOT NULL,
+    prompt_tokens     bigint           NOT NULL,
+    completion_tokens bigint           NOT NULL,
+    credits           bigint           NOT NULL,
+    latency_ms_sum    double precision NOT NULL,
+    ttft_ms_sum       double precision NOT NULL,
+    ttft_count        bigint           NOT NULL,
+    PRIMARY KEY (day, model, provider)
+);
+
 -- Creates the monthly partitions covering [p_from, p_to] that do not exist yet.
 CREATE FUNCTION usage_ensure_partitions(p_from timestamptz, p_to timestamptz) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -71,7 +104,7 @@ BEGIN
     END LOOP;
 END $$;
 
--- Stores a batch (column arrays of equal length) and adds what was new to the daily rollup, in one transaction.
+-- Stores a batch (column arrays of equal length) and adds what was new to the daily rollups, in one transaction.
 -- Returns how many records were new (the rest were duplicates of records stored before).
 CREATE FUNCTION usage_store(
     p_id uuid[], p_at timestamptz[], p_user uuid[], p_key uuid[], p_model text[], p_provider text[],
@@ -89,17 +122,52 @@ BEGIN
                              p_latency, p_ttft, p_status, p_cache)
         ON CONFLICT DO NOTHING
         RETURNING *
-    ), added AS (
-        INSERT INTO usage_daily AS d
-        SELECT (occurred_at AT TIME ZONE 'UTC')::date, user_id, coalesce(api_key_id, '00000000-0000-0000-0000-000000000000'),
-               model, provider, count(*), count(*) FILTER (WHERE status >= 400), count(*) FILTER (WHERE cache_hit),
-               sum(prompt_tokens), sum(completion_tokens), sum(credits), sum(latency_ms),
-               coalesce(sum(ttft_ms), 0), count(ttft_ms)
+    ), fine AS (
+        SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, user_id,
+               coalesce(api_key_id, '00000000-0000-0000-0000-000000000000') AS api_key_id, model, provider,
+               count(*) AS requests, count(*) FILTER (WHERE status >= 400) AS errors, count(*) FILTER (WHERE cache_hit) AS cache_hits,
+               sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens, sum(credits) AS credits,
+               sum(latency_ms) AS latency_ms_sum, coalesce(sum(ttft_ms), 0) AS ttft_ms_sum, count(ttft_ms) AS ttft_count
         FROM new_rows
         GROUP BY 1, 2, 3, 4, 5
+    ), by_all AS (
+        INSERT INTO usage_daily AS d
+        SELECT * FROM fine
         -- One order for every writer: two replicas adding to the same rollup rows lock them in the same order.
-        ORDER BY 1, 2, 3, 4, 5
+        ORDER BY day, user_id, api_key_id, model, provider
         ON CONFLICT (day, user_id, api_key_id, model, provider) DO UPDATE SET
+            requests = d.requests + EXCLUDED.requests,
+            errors = d.errors + EXCLUDED.errors,
+            cache_hits = d.cache_hits + EXCLUDED.cache_hits,
+            prompt_tokens = d.prompt_tokens + EXCLUDED.prompt_tokens,
+            completion_tokens = d.completion_tokens + EXCLUDED.completion_tokens,
+            credits = d.credits + EXCLUDED.credits,
+            latency_ms_sum = d.latency_ms_sum + EXCLUDED.latency_ms_sum,
+            ttft_ms_sum = d.ttft_ms_sum + EXCLUDED.ttft_ms_sum,
+            ttft_count = d.ttft_count + EXCLUDED.ttft_count
+        RETURNING 1
+    ), by_user AS (
+        INSERT INTO usage_daily_users AS d
+        SELECT day, user_id, sum(requests), sum(errors), sum(cache_hits), sum(prompt_tokens), sum(completion_tokens),
+               sum(credits), sum(latency_ms_sum), sum(ttft_ms_sum), sum(ttft_count)
+        FROM fine GROUP BY 1, 2 ORDER BY 1, 2
+        ON CONFLICT (day, user_id) DO UPDATE SET
+            requests = d.requests + EXCLUDED.requests,
+            errors = d.errors + EXCLUDED.errors,
+            cache_hits = d.cache_hits + EXCLUDED.cache_hits,
+            prompt_tokens = d.prompt_tokens + EXCLUDED.prompt_tokens,
+            completion_tokens = d.completion_tokens + EXCLUDED.completion_tokens,
+            credits = d.credits + EXCLUDED.credits,
+            latency_ms_sum = d.latency_ms_sum + EXCLUDED.latency_ms_sum,
+            ttft_ms_sum = d.ttft_ms_sum + EXCLUDED.ttft_ms_sum,
+            ttft_count = d.ttft_count + EXCLUDED.ttft_count
+        RETURNING 1
+    ), by_model AS (
+        INSERT INTO usage_daily_models AS d
+        SELECT day, model, provider, sum(requests), sum(errors), sum(cache_hits), sum(prompt_tokens), sum(completion_tokens),
+               sum(credits), sum(latency_ms_sum), sum(ttft_ms_sum), sum(ttft_count)
+        FROM fine GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (day, model, provider) DO UPDATE SET
             requests = d.requests + EXCLUDED.requests,
             errors = d.errors + EXCLUDED.errors,
             cache_hits = d.cache_hits + EXCLUDED.cache_hits,

@@ -91,12 +91,23 @@ public sealed class UsageQueries(NpgsqlDataSource dataSource)
         string[] keyColumns = ["day", "user_id", "api_key_id", "model", "provider"];
         var mask = string.Join(" + ", keyColumns.Select((c, i) => $"{(grouped.Contains(c) ? $"GROUPING({c})" : "1")} * {1 << (keyColumns.Length - 1 - i)}"));
         var keys = string.Join(", ", keyColumns.Select(c => grouped.Contains(c) ? c : "NULL"));
+        // The smallest rollup that has the columns asked for: across all users, by user or by model alone reads a
+        // row per user (or model) and day instead of one per user, key and model.
+        var rollup = grouped.Contains("api_key_id") || userId is not null || (grouped.Contains("user_id") && grouped.Contains("model"))
+            ? "usage_daily"
+            : grouped.Contains("model") ? "usage_daily_models" : "usage_daily_users";
+        var rollupKeys = rollup switch
+        {
+            "usage_daily_users" => "day, user_id, NULL::uuid, NULL::text, NULL::text",
+            "usage_daily_models" => "day, NULL::uuid, NULL::uuid, model, provider",
+            _ => "day, user_id, api_key_id, model, provider",
+        };
         var who = userId is null ? "true" : "user_id = $1";
         var sql = $"""
             WITH src AS (
-                SELECT day, user_id, api_key_id, model, provider, requests, errors, cache_hits, prompt_tokens,
+                SELECT {rollupKeys}, requests, errors, cache_hits, prompt_tokens,
                        completion_tokens, credits, latency_ms_sum, ttft_ms_sum, ttft_count
-                FROM usage_daily
+                FROM {rollup}
                 WHERE {who} AND day >= $2 AND day < $3
                 UNION ALL
                 SELECT (occurred_at AT TIME ZONE 'UTC')::date, user_id, coalesce(api_key_id, '00000000-0000-0000-0000-000000000000'),
