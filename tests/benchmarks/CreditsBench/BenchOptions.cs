@@ -18,6 +18,9 @@ internal sealed class BenchOptions
     public int Rounds { get; init; } = 3;
     public IReadOnlyList<int> Workers { get; init; } = [8, 16, 32, 64];
     public int Users { get; init; } = 1000;
+
+    /// <summary>Warm-up rounds at least (at most 10): 3 for a fresh hub; fewer when the same hub was just measured.</summary>
+    public int MinWarmupRounds { get; init; } = 3;
     public IReadOnlyList<Mode> Modes { get; init; } = Enum.GetValues<Mode>();
 
     /// <summary>Extra Npgsql settings of the baseline's data source (diagnostics: "No Reset On Close=true", ...).</summary>
@@ -59,6 +62,7 @@ internal sealed class BenchOptions
             Seconds = Int("seconds", 5),
             Rounds = Int("rounds", 3),
             Users = Int("users", 1000),
+            MinWarmupRounds = Int("min-warmup-rounds", 3),
             Workers = values.TryGetValue("workers", out var w)
                 ? w.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray()
                 : [8, 16, 32, 64],

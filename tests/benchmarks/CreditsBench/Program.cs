@@ -49,7 +49,8 @@ var duration = TimeSpan.FromSeconds(options.Seconds);
 var allFailures = new List<Measurement>();
 
 // Warm-up: with both cores busy the runtime's tier-1 JIT gets little CPU, so CoreService keeps speeding up for a while.
-// HTTP and DB alternate for 5 s each at a middle concurrency until the HTTP rate rises by less than 5% (3 to 10 rounds).
+// HTTP and DB alternate for 5 s each at a middle concurrency until the HTTP rate rises by less than 5% (3 to 10 rounds;
+// --min-warmup-rounds lowers the minimum for a hub that was just measured).
 var warmWorkers = options.Workers[options.Workers.Count / 2];
 var warmDuration = TimeSpan.FromSeconds(5);
 var warm = new List<double>();
@@ -59,7 +60,7 @@ for (var i = 0; i < 10; i++)
     var d = await runner.RunAsync(Mode.DbUsers, dbClient, warmWorkers, warmDuration, ct);
     allFailures.AddRange(new[] { h, d }.Where(m => m.Failures > 0));
     warm.Add(h.PairsPerSecond);
-    if (i >= 2 && h.PairsPerSecond < warm[^2] * 1.05)
+    if (i + 1 >= options.MinWarmupRounds && (i == 0 || h.PairsPerSecond < warm[^2] * 1.05))
     {
         break;
     }
