@@ -80,9 +80,13 @@ public sealed record LedgerCheck(long Accounts, long Entries, IReadOnlyList<Ledg
 /// <summary>
 /// The credits ledger in coredb. Each operation is one call of a SQL function (Migrations/0002_credits.sql; setting
 /// caps, 0003_credit_caps.sql): one round trip and one transaction, which locks the account row before anything else.
+/// It has its own data source (<see cref="DataSourceKey"/>, see <see cref="CreditsExtensions.BuildLedgerDataSource"/>).
 /// </summary>
-public sealed class CreditLedger(NpgsqlDataSource dataSource, TimeProvider timeProvider)
+public sealed class CreditLedger([FromKeyedServices(CreditLedger.DataSourceKey)] NpgsqlDataSource dataSource, TimeProvider timeProvider)
 {
+    /// <summary>Service key of the ledger's data source.</summary>
+    public const string DataSourceKey = "coredb-credits";
+
     /// <summary>Opens the account with its signup grant; false when it existed already (nothing changes then).</summary>
     public async Task<bool> OpenAccountAsync(Guid userId, long signupGrant, CancellationToken cancellationToken)
     {

@@ -78,7 +78,8 @@ internal sealed class HttpPairClient(HttpClient http, Uri core, string internalT
 
 /// <summary>
 /// The baseline: the same two SQL functions with the same statements and parameters as CoreService's CreditLedger
-/// (CoreService/Credits/CreditLedger.cs), straight from Npgsql, each statement on a connection from the pool like there.
+/// (CoreService/Credits/CreditLedger.cs), straight from Npgsql, each statement on a connection from a pool with the same
+/// settings as CoreService's ledger pool, like there.
 /// What is left out is HTTP, ASP.NET Core, JSON and CoreService itself.
 /// </summary>
 internal sealed class DbPairClient(NpgsqlDataSource dataSource, string runId) : IPairClient

@@ -23,7 +23,9 @@ using var handler = new SocketsHttpHandler
     PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10),
 };
 using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(120) };
-await using var coreDb = NpgsqlDataSource.Create(options.ConnectionString("coredb") + ";" + options.DbOptions);
+// The baseline's pool has the settings of CoreService's ledger pool (CreditsExtensions.BuildLedgerDataSource).
+await using var coreDb = NpgsqlDataSource.Create(
+    options.ConnectionString("coredb") + ";No Reset On Close=true;Max Auto Prepare=32;" + options.DbOptions);
 var cpu = new CpuSampler(options.Pids);
 
 var idle = cpu.Take();
