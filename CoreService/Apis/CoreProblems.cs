@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 
 namespace SmartHub.CoreService.Apis;
 
@@ -21,7 +22,23 @@ public static class CoreProblems
     public const string SessionRequired = Base + "session-required";
 
     public static ProblemHttpResult Problem(int status, string type, string title, string detail, IDictionary<string, object?>? extensions = null) =>
-        TypedResults.Problem(detail: detail, statusCode: status, title: title, type: type, extensions: extensions);
+        TypedResults.Problem(Details(status, type, title, detail, extensions));
+
+    /// <summary>The body of <see cref="Problem"/>, for answers that carry problems inside (the credits batch).</summary>
+    public static ProblemDetails Details(int status, string type, string title, string detail, IDictionary<string, object?>? extensions = null)
+    {
+        var problem = new ProblemDetails { Status = status, Type = type, Title = title, Detail = detail };
+        foreach (var (key, value) in extensions ?? new Dictionary<string, object?>())
+        {
+            problem.Extensions[key] = value;
+        }
+
+        return problem;
+    }
+
+    /// <summary>The body of <see cref="Invalid(Dictionary{string, string[]})"/>, with the same members.</summary>
+    public static ProblemDetails InvalidDetails(Dictionary<string, string[]> errors) =>
+        Details(StatusCodes.Status400BadRequest, Validation, "The request is invalid", "One or more fields are invalid.", new Dictionary<string, object?> { ["errors"] = errors });
 
     public static ValidationProblem Invalid(Dictionary<string, string[]> errors) =>
         TypedResults.ValidationProblem(errors, title: "The request is invalid", type: Validation);

@@ -77,9 +77,19 @@ public sealed record LedgerViolation(Guid UserId, long Balance, long EntriesBala
 
 public sealed record LedgerCheck(long Accounts, long Entries, IReadOnlyList<LedgerViolation> Violations);
 
+/// <summary>A reserve, capture or release, for <see cref="CreditLedger.ExecuteAsync"/> (group commit).</summary>
+public abstract record LedgerOperation;
+
+public sealed record ReserveOperation(Guid UserId, Guid? ApiKeyId, long Amount, string RequestId, TimeSpan Timeout) : LedgerOperation;
+
+public sealed record CaptureOperation(Guid ReservationId, long ActualAmount) : LedgerOperation;
+
+public sealed record ReleaseOperation(Guid ReservationId) : LedgerOperation;
+
 /// <summary>
 /// The credits ledger in coredb. Each operation is one call of a SQL function (Migrations/0002_credits.sql; setting
-/// caps, 0003_credit_caps.sql): one round trip and one transaction, which locks the account row before anything else.
+/// caps, 0003_credit_caps.sql): one round trip and one transaction, which locks the account row before anything else;
+/// reserves, captures and releases of several callers can also share one transaction (<see cref="ExecuteAsync"/>).
 /// It has its own data source (<see cref="DataSourceKey"/>, see <see cref="CreditsExtensions.BuildLedgerDataSource"/>).
 /// </summary>
 public sealed class CreditLedger([FromKeyedServices(CreditLedger.DataSourceKey)] NpgsqlDataSource dataSource, TimeProvider timeProvider)
@@ -100,58 +110,147 @@ public sealed class CreditLedger([FromKeyedServices(CreditLedger.DataSourceKey)]
     public async Task<ReserveResult> ReserveAsync(
         Guid userId, Guid? apiKeyId, long amount, string requestId, TimeSpan timeout, string actor, CancellationToken cancellationToken)
     {
-        var now = timeProvider.GetUtcNow();
-        await using var command = dataSource.CreateCommand(
-            "SELECT outcome, reservation_id, status, amount, expires_at, balance, reserved, cap, cap_spent FROM credits_reserve($1, $2, $3, $4, $5, $6, $7, $8)");
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = Guid.CreateVersion7(now) });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = requestId });
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = userId });
-        command.Parameters.Add(NullableUuid(apiKeyId));
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = amount });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now + timeout });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = actor });
-
+        await using var command = dataSource.CreateCommand(ReserveSql);
+        AddReserveParameters(command.Parameters, new ReserveOperation(userId, apiKeyId, amount, requestId, timeout), timeProvider.GetUtcNow(), actor);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        var outcome = reader.GetString(0) switch
-        {
-            "reserved" => ReserveOutcome.Reserved,
-            "replayed" => ReserveOutcome.Replayed,
-            "request_conflict" => ReserveOutcome.RequestConflict,
-            "no_account" => ReserveOutcome.NoAccount,
-            "insufficient_credits" => ReserveOutcome.InsufficientCredits,
-            "user_monthly_cap" => ReserveOutcome.UserMonthlyCap,
-            "key_monthly_cap" => ReserveOutcome.KeyMonthlyCap,
-            var other => throw new InvalidOperationException($"credits_reserve answered an unknown outcome '{other}'."),
-        };
-
-        return reader.IsDBNull(1)
-            ? new ReserveResult(outcome, Guid.Empty, string.Empty, 0, default, 0, 0, null, null)
-            : new ReserveResult(
-                outcome, reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), reader.GetFieldValue<DateTimeOffset>(4),
-                reader.GetInt64(5), reader.GetInt64(6), reader.GetNullable<long?>(7), reader.GetNullable<long?>(8));
+        return await ReadReserveAsync(reader, cancellationToken);
     }
 
     public async Task<SettleResult> CaptureAsync(Guid reservationId, long actualAmount, string actor, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
-            "SELECT outcome, status, user_id, amount, charged, balance, reserved FROM credits_capture($1, $2, $3, $4)");
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = reservationId });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = actualAmount });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = timeProvider.GetUtcNow() });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = actor });
-        return await ReadSettleAsync(command, cancellationToken);
+        await using var command = dataSource.CreateCommand(CaptureSql);
+        AddCaptureParameters(command.Parameters, new CaptureOperation(reservationId, actualAmount), timeProvider.GetUtcNow(), actor);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await ReadSettleAsync(reader, cancellationToken);
     }
 
     public async Task<SettleResult> ReleaseAsync(Guid reservationId, string actor, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
-            "SELECT outcome, status, user_id, amount, NULL::bigint, balance, reserved FROM credits_release($1, false, $2, $3)");
-        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = reservationId });
-        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = timeProvider.GetUtcNow() });
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = actor });
-        return await ReadSettleAsync(command, cancellationToken);
+        await using var command = dataSource.CreateCommand(ReleaseSql);
+        AddReleaseParameters(command.Parameters, new ReleaseOperation(reservationId), timeProvider.GetUtcNow(), actor);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await ReadSettleAsync(reader, cancellationToken);
+    }
+
+    /// <summary>
+    /// Group commit: several reserves, captures and releases (of different callers) in one transaction and one round
+    /// trip, which costs the database a fraction of one transaction per operation (a commit, its WAL flush, the protocol
+    /// round trip). The answers come in the order of <paramref name="operations"/>, each a <see cref="ReserveResult"/>
+    /// or a <see cref="SettleResult"/> exactly as the single call would have answered, or the <see cref="Exception"/>
+    /// that operation met.
+    /// <para>
+    /// The batch is one NpgsqlBatch, which PostgreSQL runs as one implicit transaction: first a statement that locks
+    /// every account the batch touches (the reserves' users and the owners of the reservations it settles) in user id
+    /// order, then the operations' SQL functions, unchanged. Every other transaction of the ledger locks one account, or
+    /// several in user id order (the expiry job), so batches never deadlock with each other or with them.
+    /// </para>
+    /// <para>
+    /// The functions answer refusals (insufficient credits, caps, conflicts, unknown ids) as outcomes, not errors, so one
+    /// caller's refusal does not touch the others'. Should PostgreSQL still refuse a statement (an error rolls the whole
+    /// batch back), every operation runs again alone, so only the one at fault gets the error. A lost connection fails
+    /// the whole batch with its exception: whether it committed is unknown, and each operation is idempotent, so callers
+    /// retry.
+    /// </para>
+    /// </summary>
+    public async Task<IReadOnlyList<object>> ExecuteAsync(IReadOnlyList<LedgerOperation> operations, string actor, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(operations);
+        if (operations.Count == 0)
+        {
+            return [];
+        }
+
+        if (operations.Count == 1)
+        {
+            return [await ExecuteOneAsync(operations[0], actor, cancellationToken)];
+        }
+
+        try
+        {
+            return await ExecuteBatchAsync(operations, actor, cancellationToken);
+        }
+        catch (PostgresException ex) when (!PostgresFailure.IsOutage(ex) || ex.SqlState is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure)
+        {
+            var results = new object[operations.Count];
+            for (var i = 0; i < operations.Count; i++)
+            {
+                try
+                {
+                    results[i] = await ExecuteOneAsync(operations[i], actor, cancellationToken);
+                }
+                catch (PostgresException one) when (!PostgresFailure.IsOutage(one))
+                {
+                    results[i] = one;
+                }
+            }
+
+            return results;
+        }
+    }
+
+    private async Task<object> ExecuteOneAsync(LedgerOperation operation, string actor, CancellationToken cancellationToken) => operation switch
+    {
+        ReserveOperation r => await ReserveAsync(r.UserId, r.ApiKeyId, r.Amount, r.RequestId, r.Timeout, actor, cancellationToken),
+        CaptureOperation c => await CaptureAsync(c.ReservationId, c.ActualAmount, actor, cancellationToken),
+        ReleaseOperation r => await ReleaseAsync(r.ReservationId, actor, cancellationToken),
+        _ => throw new ArgumentException($"Unknown ledger operation {operation.GetType().Name}.", nameof(operation)),
+    };
+
+    private async Task<IReadOnlyList<object>> ExecuteBatchAsync(IReadOnlyList<LedgerOperation> operations, string actor, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var users = new List<Guid>(operations.Count);
+        var reservations = new List<Guid>(operations.Count);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var batch = new NpgsqlBatch(connection);
+        var lockAccounts = new NpgsqlBatchCommand(LockAccountsSql);
+        batch.BatchCommands.Add(lockAccounts);
+        foreach (var operation in operations)
+        {
+            NpgsqlBatchCommand command;
+            switch (operation)
+            {
+                case ReserveOperation r:
+                    command = new NpgsqlBatchCommand(ReserveSql);
+                    AddReserveParameters(command.Parameters, r, now, actor);
+                    users.Add(r.UserId);
+                    break;
+                case CaptureOperation c:
+                    command = new NpgsqlBatchCommand(CaptureSql);
+                    AddCaptureParameters(command.Parameters, c, now, actor);
+                    reservations.Add(c.ReservationId);
+                    break;
+                case ReleaseOperation r:
+                    command = new NpgsqlBatchCommand(ReleaseSql);
+                    AddReleaseParameters(command.Parameters, r, now, actor);
+                    reservations.Add(r.ReservationId);
+                    break;
+                default:
+                    throw new ArgumentException($"Unknown ledger operation {operation.GetType().Name}.", nameof(operations));
+            }
+
+            batch.BatchCommands.Add(command);
+        }
+
+        lockAccounts.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. users] });
+        lockAccounts.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. reservations] });
+
+        var results = new object[operations.Count];
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            // The locked accounts: nothing to read.
+        }
+
+        for (var i = 0; i < operations.Count; i++)
+        {
+            await reader.NextResultAsync(cancellationToken);
+            results[i] = operations[i] is ReserveOperation
+                ? await ReadReserveAsync(reader, cancellationToken)
+                : await ReadSettleAsync(reader, cancellationToken);
+        }
+
+        return results;
     }
 
     /// <summary>A grant (amount &gt; 0) or an adjustment (amount ≠ 0), idempotent by <paramref name="idempotencyKey"/>.</summary>
@@ -340,9 +439,77 @@ public sealed class CreditLedger([FromKeyedServices(CreditLedger.DataSourceKey)]
         return new LedgerCheck(accounts, entries, violations);
     }
 
-    private static async Task<SettleResult> ReadSettleAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    // Locks the accounts of a batch in user id order (ORDER BY sorts before FOR UPDATE locks): $1 the reserves' users,
+    // $2 the reservations settled, whose owners are looked up (one that does not exist yet locks nothing here; its
+    // function answers not_found, or locks its account itself when a reserve earlier in the batch created it).
+    private const string LockAccountsSql =
+        """
+        SELECT 1 FROM credit_accounts
+        WHERE user_id = ANY($1) OR user_id IN (SELECT r.user_id FROM credit_reservations r WHERE r.id = ANY($2))
+        ORDER BY user_id
+        FOR UPDATE
+        """;
+
+    private const string ReserveSql =
+        "SELECT outcome, reservation_id, status, amount, expires_at, balance, reserved, cap, cap_spent FROM credits_reserve($1, $2, $3, $4, $5, $6, $7, $8)";
+
+    private const string CaptureSql =
+        "SELECT outcome, status, user_id, amount, charged, balance, reserved FROM credits_capture($1, $2, $3, $4)";
+
+    private const string ReleaseSql =
+        "SELECT outcome, status, user_id, amount, NULL::bigint, balance, reserved FROM credits_release($1, false, $2, $3)";
+
+    private static void AddReserveParameters(NpgsqlParameterCollection parameters, ReserveOperation operation, DateTimeOffset now, string actor)
     {
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        parameters.Add(new NpgsqlParameter<Guid> { TypedValue = Guid.CreateVersion7(now) });
+        parameters.Add(new NpgsqlParameter<string> { TypedValue = operation.RequestId });
+        parameters.Add(new NpgsqlParameter<Guid> { TypedValue = operation.UserId });
+        parameters.Add(NullableUuid(operation.ApiKeyId));
+        parameters.Add(new NpgsqlParameter<long> { TypedValue = operation.Amount });
+        parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now + operation.Timeout });
+        parameters.Add(new NpgsqlParameter<string> { TypedValue = actor });
+    }
+
+    private static void AddCaptureParameters(NpgsqlParameterCollection parameters, CaptureOperation operation, DateTimeOffset now, string actor)
+    {
+        parameters.Add(new NpgsqlParameter<Guid> { TypedValue = operation.ReservationId });
+        parameters.Add(new NpgsqlParameter<long> { TypedValue = operation.ActualAmount });
+        parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        parameters.Add(new NpgsqlParameter<string> { TypedValue = actor });
+    }
+
+    private static void AddReleaseParameters(NpgsqlParameterCollection parameters, ReleaseOperation operation, DateTimeOffset now, string actor)
+    {
+        parameters.Add(new NpgsqlParameter<Guid> { TypedValue = operation.ReservationId });
+        parameters.Add(new NpgsqlParameter<DateTimeOffset> { TypedValue = now });
+        parameters.Add(new NpgsqlParameter<string> { TypedValue = actor });
+    }
+
+    private static async Task<ReserveResult> ReadReserveAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        await reader.ReadAsync(cancellationToken);
+        var outcome = reader.GetString(0) switch
+        {
+            "reserved" => ReserveOutcome.Reserved,
+            "replayed" => ReserveOutcome.Replayed,
+            "request_conflict" => ReserveOutcome.RequestConflict,
+            "no_account" => ReserveOutcome.NoAccount,
+            "insufficient_credits" => ReserveOutcome.InsufficientCredits,
+            "user_monthly_cap" => ReserveOutcome.UserMonthlyCap,
+            "key_monthly_cap" => ReserveOutcome.KeyMonthlyCap,
+            var other => throw new InvalidOperationException($"credits_reserve answered an unknown outcome '{other}'."),
+        };
+
+        return reader.IsDBNull(1)
+            ? new ReserveResult(outcome, Guid.Empty, string.Empty, 0, default, 0, 0, null, null)
+            : new ReserveResult(
+                outcome, reader.GetGuid(1), reader.GetString(2), reader.GetInt64(3), reader.GetFieldValue<DateTimeOffset>(4),
+                reader.GetInt64(5), reader.GetInt64(6), reader.GetNullable<long?>(7), reader.GetNullable<long?>(8));
+    }
+
+    private static async Task<SettleResult> ReadSettleAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
         await reader.ReadAsync(cancellationToken);
         var outcome = reader.GetString(0) switch
         {

@@ -94,4 +94,5 @@ public static class SmartHubProblemTypes
     public const string AuthenticationUnavailable = Base + "authentication-unavailable";
     public const string InvalidInternalToken = Base + "invalid-internal-token";
     public const string ServiceUnavailable = Base + "service-unavailable";
+    public const string InternalError = Base + "internal-error";
 }

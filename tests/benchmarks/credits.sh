@@ -20,7 +20,7 @@ cd "$(dirname "$0")/../.."
 secs=${1:-5}
 rounds=${2:-3}
 workers=${3:-8,16,32,64}
-modes=${4:-http-users,db-users,http-hot,db-hot}
+modes=${4:-client-users,http-users,db-users,client-hot,http-hot,db-hot}
 state=$(mktemp -d /tmp/smarthub-bench-XXXXXX); chmod 755 "$state"
 log=$(mktemp); pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$state" "$log"; }
@@ -47,4 +47,4 @@ pidlist=$(for r in core postgres auth gateway mcp cache; do printf '%s=%s,' "$r"
 echo "credits ledger benchmark: $(nproc) cores, $(uptime | sed 's/.*load/load/'); core $core, PostgreSQL on port $pg_port"
 DOTNET_gcServer=0 tests/benchmarks/CreditsBench/bin/Release/net10.0/CreditsBench \
   --core "$core" --gateway "http://127.0.0.1:$gw" --state "$state" --postgres-port "$pg_port" --pids "${pidlist%,}" \
-  --seconds "$secs" --rounds "$rounds" --workers "$workers" --modes "$modes"
+  --seconds "$secs" --rounds "$rounds" --workers "$workers" --modes "$modes" ${CREDITS_BENCH_ARGS:-}

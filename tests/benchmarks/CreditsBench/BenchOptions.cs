@@ -26,6 +26,10 @@ internal sealed class BenchOptions
     /// <summary>Extra Npgsql settings of the baseline's data source (diagnostics: "No Reset On Close=true", ...).</summary>
     public string DbOptions { get; init; } = string.Empty;
 
+    /// <summary>CreditsClient's requests in flight at most (client modes), and operations per request at most.</summary>
+    public int ClientRequests { get; init; } = 4;
+    public int ClientBatch { get; init; } = 128;
+
     public string InternalToken { get; private set; } = string.Empty;
     public string PostgresPassword { get; private set; } = string.Empty;
     public string AdminEmail { get; private set; } = "admin@smarthub.local";
@@ -66,6 +70,8 @@ internal sealed class BenchOptions
             Workers = values.TryGetValue("workers", out var w)
                 ? w.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray()
                 : [8, 16, 32, 64],
+            ClientRequests = Int("client-requests", 4),
+            ClientBatch = Int("client-batch", 128),
             DbOptions = values.GetValueOrDefault("db-options", string.Empty),
             Modes = values.TryGetValue("modes", out var m)
                 ? m.Split(',').Select(ModeNames.Parse).ToArray()
@@ -82,11 +88,17 @@ internal sealed class BenchOptions
     }
 }
 
-/// <summary>What one measurement drives: over HTTP or straight to the SQL functions, 1,000 users or one.</summary>
+/// <summary>
+/// What one measurement drives, for 1,000 users or one: CreditsClient (McpServer's client: overlapping calls share
+/// requests to /internal/credits/batch and transactions), one HTTP request per call (/reserve, /capture), or straight to
+/// the SQL functions (the baseline).
+/// </summary>
 internal enum Mode
 {
+    ClientUsers,
     HttpUsers,
     DbUsers,
+    ClientHot,
     HttpHot,
     DbHot,
 }
@@ -95,18 +107,18 @@ internal static class ModeNames
 {
     public static string Name(this Mode mode) => mode switch
     {
+        Mode.ClientUsers => "client-users",
         Mode.HttpUsers => "http-users",
         Mode.DbUsers => "db-users",
+        Mode.ClientHot => "client-hot",
         Mode.HttpHot => "http-hot",
         _ => "db-hot",
     };
 
-    public static bool IsHttp(this Mode mode) => mode is Mode.HttpUsers or Mode.HttpHot;
-
-    public static bool IsHot(this Mode mode) => mode is Mode.HttpHot or Mode.DbHot;
+    public static bool IsHot(this Mode mode) => mode is Mode.ClientHot or Mode.HttpHot or Mode.DbHot;
 
     public static Mode Parse(string name) =>
         Enum.GetValues<Mode>().FirstOrDefault(m => m.Name() == name, (Mode)(-1)) is var mode && Enum.IsDefined(mode)
             ? mode
-            : throw new ArgumentException($"Unknown mode '{name}': http-users, db-users, http-hot, db-hot.");
+            : throw new ArgumentException($"Unknown mode '{name}': client-users, http-users, db-users, client-hot, http-hot, db-hot.");
 }

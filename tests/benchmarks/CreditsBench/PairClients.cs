@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
+using SmartHub.ServiceDefaults.Credits;
 
 namespace SmartHub.Benchmarks.CreditsBench;
 
@@ -22,7 +23,28 @@ internal static class Pair
     public const long Capture = 7;
 }
 
-/// <summary>As McpServer calls the ledger: CoreService's internal API on its own port, with the internal token.</summary>
+/// <summary>
+/// As McpServer calls the ledger: with SmartHub's CreditsClient (ServiceDefaults/Credits), which sends overlapping calls
+/// together to CoreService's /internal/credits/batch (one request, one transaction), on its own port, with the token.
+/// </summary>
+internal sealed class BatchingPairClient(CreditsClient client, string runId) : IPairClient
+{
+    public string RequestIdPrefix { get; } = $"bc-{runId}-";
+
+    public async ValueTask<string?> RunPairAsync(Guid userId, string requestId, CancellationToken cancellationToken)
+    {
+        var reserve = await client.ReserveAsync(new ReserveRequest(userId, null, Pair.Reserve, requestId, null), cancellationToken);
+        if (reserve.Status != (int)HttpStatusCode.Created || reserve.Value is null)
+        {
+            return $"reserve answered {reserve.Status}: {reserve.Problem?.Detail}";
+        }
+
+        var capture = await client.CaptureAsync(new CaptureRequest(reserve.Value.ReservationId, Pair.Capture), cancellationToken);
+        return capture.Status == (int)HttpStatusCode.OK ? null : $"capture answered {capture.Status}: {capture.Problem?.Detail}";
+    }
+}
+
+/// <summary>One HTTP request per call: CoreService's /internal/credits/reserve and /capture, with the internal token.</summary>
 internal sealed class HttpPairClient(HttpClient http, Uri core, string internalToken, string runId) : IPairClient
 {
     private static readonly MediaTypeHeaderValue s_json = new("application/json");

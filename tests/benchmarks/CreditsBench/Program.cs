@@ -4,6 +4,7 @@ using System.Net;
 using System.Text.Json;
 using Npgsql;
 using SmartHub.Benchmarks.CreditsBench;
+using SmartHub.ServiceDefaults.Credits;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -46,7 +47,17 @@ Console.WriteLine($"setup: {ids.Length:N0} users inserted into authdb, accounts 
 var runner = new LoadRunner(users, hotUser, cpu);
 var httpClient = new HttpPairClient(http, options.Core, options.InternalToken, runId);
 var dbClient = new DbPairClient(coreDb, runId);
-IPairClient Client(Mode mode) => mode.IsHttp() ? httpClient : dbClient;
+var timing = new TimingHandler(handler);
+using var creditsHttp = new HttpClient(timing, disposeHandler: false) { Timeout = TimeSpan.FromSeconds(120) };
+var creditsClient = new CreditsClient(
+    () => creditsHttp, new CreditsClientOptions { CoreUri = options.Core, MaxConcurrentRequests = options.ClientRequests, MaxBatchSize = options.ClientBatch }, options.InternalToken);
+var batchingClient = new BatchingPairClient(creditsClient, runId);
+IPairClient Client(Mode mode) => mode switch
+{
+    Mode.ClientUsers or Mode.ClientHot => batchingClient,
+    Mode.HttpUsers or Mode.HttpHot => httpClient,
+    _ => dbClient,
+};
 var duration = TimeSpan.FromSeconds(options.Seconds);
 var allFailures = new List<Measurement>();
 
@@ -58,9 +69,10 @@ var warmDuration = TimeSpan.FromSeconds(5);
 var warm = new List<double>();
 for (var i = 0; i < 10; i++)
 {
+    var c = await runner.RunAsync(Mode.ClientUsers, batchingClient, warmWorkers, warmDuration, ct);
     var h = await runner.RunAsync(Mode.HttpUsers, httpClient, warmWorkers, warmDuration, ct);
     var d = await runner.RunAsync(Mode.DbUsers, dbClient, warmWorkers, warmDuration, ct);
-    allFailures.AddRange(new[] { h, d }.Where(m => m.Failures > 0));
+    allFailures.AddRange(new[] { c, h, d }.Where(m => m.Failures > 0));
     warm.Add(h.PairsPerSecond);
     if (i + 1 >= options.MinWarmupRounds && (i == 0 || h.PairsPerSecond < warm[^2] * 1.05))
     {
@@ -68,14 +80,14 @@ for (var i = 0; i < 10; i++)
     }
 }
 
-Console.WriteLine($"warm-up: {warm.Count} rounds of http-users + db-users x 5 s at {warmWorkers} workers: http {string.Join(" -> ", warm.Select(r => r.ToString("N0")))} pairs/s");
+Console.WriteLine($"warm-up: {warm.Count} rounds of client-users + http-users + db-users x 5 s at {warmWorkers} workers: http {string.Join(" -> ", warm.Select(r => r.ToString("N0")))} pairs/s");
 Console.WriteLine();
 Console.WriteLine("CPU: % = percent of one core during the measurement (200 = this whole machine); µs = CPU microseconds per pair; steal = time");
 Console.WriteLine("the hypervisor gave these CPUs to other VMs; other = busy time used by none of CoreService, PostgreSQL (all backends) and the");
 Console.WriteLine("driver: kernel threads, the idle services, other work on this machine. '!' marks a measurement where steal + other > 25%:");
 Console.WriteLine("something else was using the machine, so the figure is low.");
 Console.WriteLine();
-Console.WriteLine($"{"workers",7} {"round",5} {"mode",-10} {"pairs/s",8} {"p50 ms",7} {"p99 ms",7} | {"core%",5} {"pg%",5} {"drv%",5} {"steal%",6} {"other%",6} {"idle%",5} | {"core µs",7} {"pg µs",6} {"drv µs",6}");
+Console.WriteLine($"{"workers",7} {"round",5} {"mode",-12} {"pairs/s",8} {"p50 ms",7} {"p99 ms",7} | {"core%",5} {"pg%",5} {"drv%",5} {"steal%",6} {"other%",6} {"idle%",5} | {"core µs",7} {"pg µs",6} {"drv µs",6}");
 
 var results = new List<(int Round, Measurement M)>();
 foreach (var workers in options.Workers)
@@ -84,7 +96,11 @@ foreach (var workers in options.Workers)
     {
         foreach (var mode in options.Modes)
         {
+            var sent = creditsClient.Sent;
+            var (t0, n0) = (timing.Ticks, timing.Count);
             var m = await runner.RunAsync(mode, Client(mode), workers, duration, ct);
+            var batchSize = creditsClient.Sent.Requests == sent.Requests ? string.Empty
+                : $"  {(double)(creditsClient.Sent.Operations - sent.Operations) / (creditsClient.Sent.Requests - sent.Requests):0.0} operations per batch, {TimeSpan.FromTicks((timing.Ticks - t0) / Math.Max(1, timing.Count - n0)).TotalMilliseconds:0.00} ms per request";
             results.Add((round, m));
             if (m.Failures > 0)
             {
@@ -93,10 +109,10 @@ foreach (var workers in options.Workers)
 
             var c = m.Cpu.PercentOfCore;
             Console.WriteLine(
-                $"{workers,7} {round,5} {mode.Name(),-10} {m.PairsPerSecond,8:N0} {m.P50Ms,7:0.00} {m.P99Ms,7:0.00} | " +
+                $"{workers,7} {round,5} {mode.Name(),-12} {m.PairsPerSecond,8:N0} {m.P50Ms,7:0.00} {m.P99Ms,7:0.00} | " +
                 $"{c.GetValueOrDefault("core"),5:0} {c.GetValueOrDefault("postgres"),5:0} {c.GetValueOrDefault("driver"),5:0} {c["steal"],6:0} {c["other"],6:0} {c["idle"],5:0} | " +
                 $"{m.MicrosecondsPerPair("core"),7:0} {m.MicrosecondsPerPair("postgres"),6:0} {m.MicrosecondsPerPair("driver"),6:0}" +
-                (Noisy(m) ? " !" : string.Empty) +
+                (Noisy(m) ? " !" : string.Empty) + batchSize +
                 (m.Failures > 0 ? $"  FAILED PAIRS: {m.Failures}" : string.Empty));
         }
     }
@@ -119,36 +135,44 @@ double Ratio(int workers, Mode httpMode, Mode dbMode) => Median(
         .Join(results.Where(r => r.M.Workers == workers && r.M.Mode == dbMode), h => h.Round, d => d.Round, (h, d) => h.M.PairsPerSecond / d.M.PairsPerSecond));
 
 Console.WriteLine();
-Console.WriteLine($"Summary: medians of {options.Rounds} rounds of {options.Seconds} s per mode; ratio = median of the rounds' own HTTP/DB ratios (the sides ran back to back);");
-Console.WriteLine("p50/p99 of one pair (reserve + capture) over HTTP; CPU µs per pair over HTTP across users.");
-Console.WriteLine($"{"workers",7} | {"http-users",10} {"db-users",9} {"ratio",6} {"p50 ms",7} {"p99 ms",7} | {"http-hot",8} {"db-hot",7} {"ratio",6} {"p50 ms",7} {"p99 ms",7} | {"core µs",7} {"pg µs",6} {"drv µs",6} {"other µs",8}");
-foreach (var workers in options.Workers)
+Console.WriteLine($"Summary: medians of {options.Rounds} rounds of {options.Seconds} s per mode. client = CreditsClient, as McpServer calls the ledger");
+Console.WriteLine("(overlapping calls share requests to /internal/credits/batch and transactions); http = one request per call; db = the SQL");
+Console.WriteLine("functions straight from Npgsql, one transaction per call (the baseline). Ratios: median of the rounds' own ratios to db (the");
+Console.WriteLine("modes ran back to back in each round). p50/p99 of one pair (reserve + capture) with the client; CPU µs per pair across users.");
+foreach (var (label, client, single, db) in new[] { ("users", Mode.ClientUsers, Mode.HttpUsers, Mode.DbUsers), ("hot", Mode.ClientHot, Mode.HttpHot, Mode.DbHot) })
 {
-    string Rate(Mode mode, int width) => options.Modes.Contains(mode)
-        ? MedianOf(workers, mode, m => m.PairsPerSecond).ToString("N0").PadLeft(width) : "-".PadLeft(width);
-    string Ms(Mode mode, Func<Measurement, double> value) => options.Modes.Contains(mode)
-        ? MedianOf(workers, mode, value).ToString("0.0").PadLeft(7) : "-".PadLeft(7);
-    string RatioOf(Mode h, Mode d) => options.Modes.Contains(h) && options.Modes.Contains(d)
-        ? $"{Ratio(workers, h, d) * 100:0}%".PadLeft(6) : "-".PadLeft(6);
-    string Cpu(string group) => options.Modes.Contains(Mode.HttpUsers)
-        ? MedianOf(workers, Mode.HttpUsers, m => m.MicrosecondsPerPair(group)).ToString("0") : "-";
-    Console.WriteLine(
-        $"{workers,7} | {Rate(Mode.HttpUsers, 10)} {Rate(Mode.DbUsers, 9)} {RatioOf(Mode.HttpUsers, Mode.DbUsers)} {Ms(Mode.HttpUsers, m => m.P50Ms)} {Ms(Mode.HttpUsers, m => m.P99Ms)} | " +
-        $"{Rate(Mode.HttpHot, 8)} {Rate(Mode.DbHot, 7)} {RatioOf(Mode.HttpHot, Mode.DbHot)} {Ms(Mode.HttpHot, m => m.P50Ms)} {Ms(Mode.HttpHot, m => m.P99Ms)} | " +
-        $"{Cpu("core"),7} {Cpu("postgres"),6} {Cpu("driver"),6} {Cpu("other"),8}");
+    if (!options.Modes.Contains(client) && !options.Modes.Contains(single) && !options.Modes.Contains(db))
+    {
+        continue;
+    }
+
+    Console.WriteLine();
+    Console.WriteLine($"{label,-7} | {"client",7} {"http",7} {"db",7} | {"client/db",9} {"http/db",7} | {"p50 ms",7} {"p99 ms",7} | {"client: core µs",15} {"pg µs",6} {"drv µs",6} | {"http: core µs",13} {"pg µs",6} {"drv µs",6}");
+    foreach (var workers in options.Workers)
+    {
+        string Rate(Mode mode) => options.Modes.Contains(mode) ? MedianOf(workers, mode, m => m.PairsPerSecond).ToString("N0") : "-";
+        string Ms(Func<Measurement, double> value) => options.Modes.Contains(client) ? MedianOf(workers, client, value).ToString("0.0") : "-";
+        string RatioOf(Mode a) => options.Modes.Contains(a) && options.Modes.Contains(db) ? $"{Ratio(workers, a, db) * 100:0}%" : "-";
+        string Cpu(Mode mode, string group) => options.Modes.Contains(mode) ? MedianOf(workers, mode, m => m.MicrosecondsPerPair(group)).ToString("0") : "-";
+        Console.WriteLine(
+            $"{workers,7} | {Rate(client),7} {Rate(single),7} {Rate(db),7} | {RatioOf(client),9} {RatioOf(single),7} | {Ms(m => m.P50Ms),7} {Ms(m => m.P99Ms),7} | " +
+            $"{Cpu(client, "core"),15} {Cpu(client, "postgres"),6} {Cpu(client, "driver"),6} | {Cpu(single, "core"),13} {Cpu(single, "postgres"),6} {Cpu(single, "driver"),6}");
+    }
 }
 
+Console.WriteLine();
 var noisy = results.Count(r => Noisy(r.M));
 if (noisy > 0)
 {
     Console.WriteLine($"{noisy} of {results.Count} measurements ran while something else took more than a quarter of a core ('!' above).");
 }
 
-if (options.Modes.Contains(Mode.HttpUsers))
+var measured = options.Modes.Contains(Mode.ClientUsers) ? Mode.ClientUsers : options.Modes.Contains(Mode.HttpUsers) ? Mode.HttpUsers : (Mode?)null;
+if (measured is { } target)
 {
-    var best = options.Workers.MaxBy(w => MedianOf(w, Mode.HttpUsers, m => m.PairsPerSecond));
-    var bestRate = MedianOf(best, Mode.HttpUsers, m => m.PairsPerSecond);
-    Console.WriteLine($"target >= 3,000 pairs/s across users: best median {bestRate:N0} pairs/s at {best} workers: {(bestRate >= 3000 ? "met" : "NOT met")}");
+    var best = options.Workers.MaxBy(w => MedianOf(w, target, m => m.PairsPerSecond));
+    var bestRate = MedianOf(best, target, m => m.PairsPerSecond);
+    Console.WriteLine($"target >= 3,000 pairs/s across users over HTTP ({target.Name()}): best median {bestRate:N0} pairs/s at {best} workers: {(bestRate >= 3000 ? "met" : "NOT met")}");
 }
 
 // Checks: every pair answered 201 then 200; the ledger's own invariant; and, independently of it, the database holds
@@ -187,26 +211,31 @@ await using (var count = coreDb.CreateCommand(
     """
     SELECT count(*) FILTER (WHERE request_id LIKE $2 || '%' AND status = 'captured' AND captured = $1),
            count(*) FILTER (WHERE request_id LIKE $3 || '%' AND status = 'captured' AND captured = $1),
+           count(*) FILTER (WHERE request_id LIKE $4 || '%' AND status = 'captured' AND captured = $1),
            count(*) FILTER (WHERE NOT (status = 'captured' AND captured = $1))
-    FROM credit_reservations WHERE request_id LIKE $2 || '%' OR request_id LIKE $3 || '%'
+    FROM credit_reservations WHERE request_id LIKE $2 || '%' OR request_id LIKE $3 || '%' OR request_id LIKE $4 || '%'
     """))
 {
     count.CommandTimeout = 300;
     count.Parameters.Add(new NpgsqlParameter<long> { TypedValue = Pair.Capture });
     count.Parameters.Add(new NpgsqlParameter<string> { TypedValue = httpClient.RequestIdPrefix });
     count.Parameters.Add(new NpgsqlParameter<string> { TypedValue = dbClient.RequestIdPrefix });
+    count.Parameters.Add(new NpgsqlParameter<string> { TypedValue = batchingClient.RequestIdPrefix });
     await using var reader = await count.ExecuteReaderAsync(ct);
     await reader.ReadAsync(ct);
-    var (httpRows, dbRows, otherRows) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
-    var (httpPairs, dbPairs) = (runner.CompletedByPrefix.GetValueOrDefault(httpClient.RequestIdPrefix), runner.CompletedByPrefix.GetValueOrDefault(dbClient.RequestIdPrefix));
-    if (httpRows != httpPairs || dbRows != dbPairs || (allFailures.Count == 0 && otherRows != 0))
+    var (httpRows, dbRows, clientRows, otherRows) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+    var (httpPairs, dbPairs, clientPairs) = (
+        runner.CompletedByPrefix.GetValueOrDefault(httpClient.RequestIdPrefix),
+        runner.CompletedByPrefix.GetValueOrDefault(dbClient.RequestIdPrefix),
+        runner.CompletedByPrefix.GetValueOrDefault(batchingClient.RequestIdPrefix));
+    if (httpRows != httpPairs || dbRows != dbPairs || clientRows != clientPairs || (allFailures.Count == 0 && otherRows != 0))
     {
         ok = false;
-        Console.WriteLine($"FAILED: the database holds {httpRows:N0} HTTP and {dbRows:N0} direct captured reservations of 7 and {otherRows:N0} others; counted {httpPairs:N0} and {dbPairs:N0} pairs");
+        Console.WriteLine($"FAILED: the database holds {clientRows:N0} client, {httpRows:N0} HTTP and {dbRows:N0} direct captured reservations of 7 and {otherRows:N0} others; counted {clientPairs:N0}, {httpPairs:N0} and {dbPairs:N0} pairs");
     }
     else
     {
-        Console.WriteLine($"every counted pair is one captured reservation of {Pair.Capture} in the database: {httpPairs:N0} over HTTP, {dbPairs:N0} direct");
+        Console.WriteLine($"every counted pair is one captured reservation of {Pair.Capture} in the database: {clientPairs:N0} with the client, {httpPairs:N0} one request per call, {dbPairs:N0} direct");
     }
 }
 
@@ -235,3 +264,24 @@ await using (var balances = coreDb.CreateCommand(
 }
 
 return ok ? 0 : 1;
+
+/// <summary>Counts the requests CreditsClient sends and the time they take (mean latency of a batch).</summary>
+internal sealed class TimingHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
+{
+    private long _ticks;
+    private long _count;
+
+    public long Ticks => Interlocked.Read(ref _ticks);
+
+    public long Count => Interlocked.Read(ref _count);
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        var response = await base.SendAsync(request, cancellationToken);
+        await response.Content.LoadIntoBufferAsync(cancellationToken);
+        Interlocked.Add(ref _ticks, System.Diagnostics.Stopwatch.GetElapsedTime(start).Ticks);
+        Interlocked.Increment(ref _count);
+        return response;
+    }
+}
