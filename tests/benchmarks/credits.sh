@@ -2,16 +2,17 @@
 # Credits ledger benchmark (issue: reserve+capture pairs per second over HTTP, as McpServer calls them; target >= 3,000
 # pairs/s across users on a 2-core machine). Starts the hub in Release and drives CoreService's internal API directly
 # (its own port, X-Internal-Token, not through the gateway) with tests/benchmarks/CreditsBench: N workers, each doing
-# reserve(10) -> capture(7) pairs back to back, for 1,000 distinct users (round robin) and for one hot user.
-# Baseline in the same run, side by side in every round: the same two SQL functions, with the same statements as
-# CoreService, called straight from Npgsql at the same concurrency (the database's ceiling without HTTP, ASP.NET Core,
-# JSON and CoreService). Reports pairs/s, the HTTP/DB ratio, p50/p99 of a pair and the CPU split per pair, for a sweep
-# of concurrencies; then checks that every pair answered 201 then 200, the ledger invariant (GET /internal/credits/check),
+# reserve(10) -> capture(7) pairs back to back, for 1,000 distinct users (round robin) and for one hot user; with
+# CreditsClient as McpServer calls it (overlapping calls share batch requests and transactions: "client"), and with one
+# request per call ("http"). Baseline in the same run, side by side in every round: the same two SQL functions, with the
+# same statements as CoreService, one transaction per call, straight from Npgsql at the same concurrency ("db").
+# Reports pairs/s, the ratios to db, p50/p99 of a pair and the CPU split per pair, for a sweep of concurrencies; then checks that every pair answered 201 then 200, the ledger invariant (GET /internal/credits/check),
 # and, independently, that the database holds exactly the pairs counted and every account its grants minus its captures.
 #
-#   tests/benchmarks/credits.sh [seconds-per-measurement=5] [rounds=3] [workers=8,16,32,64] [modes=http-users,db-users,http-hot,db-hot]
+#   tests/benchmarks/credits.sh [seconds-per-measurement=5] [rounds=3] [workers=16,64,128,256] [modes=client-users,http-users,db-users,client-hot,http-hot,db-hot]
+#   CREDITS_BENCH_ARGS="--client-requests 4 --client-batch 128" sets CreditsClient's options.
 #
-# About 5 minutes with the defaults. Setup only, not measured: the 1,001 users are inserted straight into authdb (the
+# About 10 minutes with the defaults. Setup only, not measured: the 1,001 users are inserted straight into authdb (the
 # register API hashes a password per user, ~0.15 s each) with a password hash that never verifies; their accounts are
 # opened by admin grants through the gateway (CoreService confirms each user with AuthService). Exit code 1 when a
 # check fails. Not part of `dotnet test`. Loopback only; everything it starts is stopped by PID.
@@ -19,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-5}
 rounds=${2:-3}
-workers=${3:-8,16,32,64}
+workers=${3:-16,64,128,256}
 modes=${4:-client-users,http-users,db-users,client-hot,http-hot,db-hot}
 state=$(mktemp -d /tmp/smarthub-bench-XXXXXX); chmod 755 "$state"
 log=$(mktemp); pids=()

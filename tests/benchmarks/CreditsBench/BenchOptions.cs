@@ -16,7 +16,7 @@ internal sealed class BenchOptions
 
     public int Seconds { get; init; } = 5;
     public int Rounds { get; init; } = 3;
-    public IReadOnlyList<int> Workers { get; init; } = [8, 16, 32, 64];
+    public IReadOnlyList<int> Workers { get; init; } = [16, 64, 128, 256];
     public int Users { get; init; } = 1000;
 
     /// <summary>Warm-up rounds at least (at most 10): 3 for a fresh hub; fewer when the same hub was just measured.</summary>
@@ -69,7 +69,7 @@ internal sealed class BenchOptions
             MinWarmupRounds = Int("min-warmup-rounds", 3),
             Workers = values.TryGetValue("workers", out var w)
                 ? w.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray()
-                : [8, 16, 32, 64],
+                : [16, 64, 128, 256],
             ClientRequests = Int("client-requests", 4),
             ClientBatch = Int("client-batch", 128),
             DbOptions = values.GetValueOrDefault("db-options", string.Empty),
