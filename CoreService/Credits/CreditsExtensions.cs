@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Npgsql;
 using SmartHub.ServiceDefaults.Errors;
 
@@ -15,7 +16,9 @@ public static class CreditsExtensions
         var services = builder.Services;
         services.AddOptions<CreditsOptions>().BindConfiguration(CreditsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddKeyedSingleton(CreditLedger.DataSourceKey, (provider, _) => BuildLedgerDataSource(
-            builder.Configuration.GetConnectionString("coredb")!, provider.GetRequiredService<ILoggerFactory>()));
+            builder.Configuration.GetConnectionString("coredb")!,
+            provider.GetRequiredService<IOptions<CreditsOptions>>().Value.LedgerMaxPoolSize,
+            provider.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<CreditLedger>();
         services.AddSingleton<CreditAccounts>();
         services.AddSingleton<AuthDirectory>();
@@ -37,12 +40,17 @@ public static class CreditsExtensions
     /// statements on every call (PL/pgSQL caches them per session).</item>
     /// <item>Max Auto Prepare: the few ledger statements are prepared once per connection, not parsed and planned per call.</item>
     /// </list>
+    /// Its size is <see cref="CreditsOptions.LedgerMaxPoolSize"/> (32), not Npgsql's 100: one-request-per-call load at
+    /// 256 concurrent callers opened 100 ledger connections, which with the other pools ran PostgreSQL (200 connections
+    /// for every service) out of connections.
     /// </summary>
-    internal static NpgsqlDataSource BuildLedgerDataSource(string connectionString, ILoggerFactory loggerFactory)
+    internal static NpgsqlDataSource BuildLedgerDataSource(string connectionString, int maxPoolSize, ILoggerFactory loggerFactory)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString) { Name = CreditLedger.DataSourceKey };
         builder.ConnectionStringBuilder.NoResetOnClose = true;
         builder.ConnectionStringBuilder.MaxAutoPrepare = 32;
+        builder.ConnectionStringBuilder.MaxPoolSize = maxPoolSize;
+        builder.ConnectionStringBuilder.MinPoolSize = Math.Min(builder.ConnectionStringBuilder.MinPoolSize, maxPoolSize);
         builder.UseLoggerFactory(loggerFactory);
         return builder.Build();
     }

@@ -27,6 +27,14 @@ public sealed class CreditsOptions
     public int ExpiryBatchSize { get; set; } = 200;
 
     /// <summary>
+    /// Connections of the ledger's own pool at most. Callers beyond it wait for a connection (Npgsql's pool queue)
+    /// rather than open more backends: PostgreSQL's max_connections is shared by every service and pool, and more
+    /// backends than a few per core only queue on the CPUs. CreditsClient needs few (one per batch in flight).
+    /// </summary>
+    [Range(1, 1_000)]
+    public int LedgerMaxPoolSize { get; set; } = 32;
+
+    /// <summary>
     /// AuthService's internal look-ups, <c>users/{id}</c> and <c>api-keys/{id}</c> below this address (service discovery
     /// resolves <c>http://auth</c>); used to open accounts and to find the owners of capped API keys.
     /// </summary>

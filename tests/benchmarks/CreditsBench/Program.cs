@@ -24,9 +24,9 @@ using var handler = new SocketsHttpHandler
     PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10),
 };
 using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(120) };
-// The baseline's pool has the settings of CoreService's ledger pool (CreditsExtensions.BuildLedgerDataSource), at most 64
-// connections: PostgreSQL here takes 200 (max_connections) for every service, and more than 64 backends on 2 cores only
-// queue on the CPUs; above 64 workers, the rest wait for a connection in the pool.
+// The baseline's pool has the settings of CoreService's ledger pool (CreditsExtensions.BuildLedgerDataSource) but its
+// size: at most 64 connections (CoreService's: 32, Credits:LedgerMaxPoolSize), so the baseline is not held back by
+// it up to 64 workers; PostgreSQL here takes 200 for every service; above 64 workers, the rest wait in the pool.
 await using var coreDb = NpgsqlDataSource.Create(
     options.ConnectionString("coredb") + ";No Reset On Close=true;Max Auto Prepare=32;Maximum Pool Size=64;" + options.DbOptions);
 var cpu = new CpuSampler(options.Pids);
