@@ -108,7 +108,7 @@ public static class CreditsInternalApi
         {
             results[positions[j]] = ToOperationResult(outcomes[j] switch
             {
-                ReserveResult result => await AnswerAsync(result, (ReserveOperation)operations[j], ledger, accounts, cancellationToken),
+                ReserveResult result => await AnswerOrFailureAsync(result, (ReserveOperation)operations[j], ledger, accounts, loggerFactory, cancellationToken),
                 SettleResult result => SettleAnswer(result, ReservationOf(operations[j]), operations[j] is CaptureOperation),
                 Exception ex => Failure(ex, loggerFactory),
                 var other => throw new InvalidOperationException($"The ledger answered {other.GetType().Name}."),
@@ -265,10 +265,28 @@ public static class CreditsInternalApi
             new Dictionary<string, object?> { ["status"] = result.Status })),
     };
 
+    /// <summary>
+    /// A reserve's answer in a batch. The batch has committed by now: a failure while opening a new user's account
+    /// (AuthService or the database down) is that operation's 503, not the whole batch's, whose other operations took effect.
+    /// </summary>
+    private static async Task<Answer> AnswerOrFailureAsync(
+        ReserveResult result, ReserveOperation operation, CreditLedger ledger, CreditAccounts accounts, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await AnswerAsync(result, operation, ledger, accounts, cancellationToken);
+        }
+        catch (Exception ex) when (ex is DependencyUnavailableException or NpgsqlException && !cancellationToken.IsCancellationRequested)
+        {
+            return Failure(ex, loggerFactory);
+        }
+    }
+
     /// <summary>An operation of a batch that failed alone (the rest of the batch went through): 503 or 500, no details.</summary>
     private static Answer Failure(Exception exception, ILoggerFactory loggerFactory)
     {
-        var outage = exception is DependencyUnavailableException || (exception is PostgresException postgres && PostgresFailure.IsOutage(postgres));
+        var outage = exception is DependencyUnavailableException
+            || (exception is PostgresException postgres ? PostgresFailure.IsOutage(postgres) : exception is NpgsqlException);
         loggerFactory.CreateLogger(typeof(CreditsInternalApi)).LogError(exception, "A credits operation of a batch failed: {Reason}", PostgresFailure.Describe(exception));
         return outage
             ? new Answer(StatusCodes.Status503ServiceUnavailable, CoreProblems.Details(
