@@ -45,8 +45,10 @@ public static class CoreProblems
 
     public static ValidationProblem Invalid(string field, string message) => Invalid(new() { [field] = [message] });
 
-    public static ProblemHttpResult UnknownUserProblem(Guid userId) =>
-        Problem(StatusCodes.Status404NotFound, UnknownUser, "Unknown user", $"No user {userId}.");
+    public static ProblemHttpResult UnknownUserProblem(Guid userId) => TypedResults.Problem(UnknownUserDetails(userId));
+
+    public static ProblemDetails UnknownUserDetails(Guid userId) =>
+        Details(StatusCodes.Status404NotFound, UnknownUser, "Unknown user", $"No user {userId}.");
 }
 
 /// <summary>Reads a JSON body strictly: malformed JSON, a wrong type or an unknown member is a 400 that says which.</summary>

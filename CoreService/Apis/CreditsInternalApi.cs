@@ -53,18 +53,17 @@ public static class CreditsInternalApi
         SingleAsync<ReserveRequest>(http, "{userId, apiKeyId?, amount, requestId, timeoutSeconds?}", r => Validate(r, options.Value), async request =>
         {
             var operation = ToOperation(request, options.Value);
-            var result = await ledger.ReserveAsync(operation.UserId, operation.ApiKeyId, operation.Amount, operation.RequestId, operation.Timeout, Actor, cancellationToken);
-            return await AnswerAsync(result, operation, ledger, accounts, cancellationToken);
+            return await AnswerAsync(await ledger.ReserveAsync(operation, Actor, cancellationToken), operation, ledger, accounts, cancellationToken);
         }, cancellationToken);
 
     public static Task<IResult> CaptureAsync(HttpContext http, CreditLedger ledger, CancellationToken cancellationToken) =>
         SingleAsync<CaptureRequest>(http, "{reservationId, actualAmount}", Validate, async request => SettleAnswer(
-            await ledger.CaptureAsync(request.ReservationId!.Value, request.ActualAmount!.Value, Actor, cancellationToken), request.ReservationId.Value, capture: true),
+            await ledger.CaptureAsync(ToOperation(request), Actor, cancellationToken), request.ReservationId!.Value, capture: true),
             cancellationToken);
 
     public static Task<IResult> ReleaseAsync(HttpContext http, CreditLedger ledger, CancellationToken cancellationToken) =>
         SingleAsync<ReleaseRequest>(http, "{reservationId}", Validate, async request => SettleAnswer(
-            await ledger.ReleaseAsync(request.ReservationId!.Value, Actor, cancellationToken), request.ReservationId.Value, capture: false),
+            await ledger.ReleaseAsync(ToOperation(request), Actor, cancellationToken), request.ReservationId!.Value, capture: false),
             cancellationToken);
 
     /// <summary>
@@ -143,8 +142,8 @@ public static class CreditsInternalApi
     private static (LedgerOperation? Operation, Dictionary<string, string[]>? Errors) Parse(CreditOperation? operation, CreditsOptions options) => operation switch
     {
         { Reserve: { } r, Capture: null, Release: null } => Validate(r, options) is { } e ? (null, e) : (ToOperation(r, options), null),
-        { Capture: { } c, Reserve: null, Release: null } => Validate(c) is { } e ? (null, e) : (new CaptureOperation(c.ReservationId!.Value, c.ActualAmount!.Value), null),
-        { Release: { } r, Reserve: null, Capture: null } => Validate(r) is { } e ? (null, e) : (new ReleaseOperation(r.ReservationId!.Value), null),
+        { Capture: { } c, Reserve: null, Release: null } => Validate(c) is { } e ? (null, e) : (ToOperation(c), null),
+        { Release: { } r, Reserve: null, Capture: null } => Validate(r) is { } e ? (null, e) : (ToOperation(r), null),
         _ => (null, new() { ["operation"] = ["An operation is an object with exactly one of reserve, capture or release."] }),
     };
 
@@ -204,6 +203,10 @@ public static class CreditsInternalApi
         request.UserId!.Value, request.ApiKeyId, request.Amount!.Value, request.RequestId!,
         request.TimeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : options.ReservationTimeout);
 
+    private static CaptureOperation ToOperation(CaptureRequest request) => new(request.ReservationId!.Value, request.ActualAmount!.Value);
+
+    private static ReleaseOperation ToOperation(ReleaseRequest request) => new(request.ReservationId!.Value);
+
     /// <summary>
     /// The answer to a reserve. The ledger meets a user for the first time here: their account is opened (once
     /// AuthService confirms the user) and the reserve runs again.
@@ -215,10 +218,10 @@ public static class CreditsInternalApi
         {
             if (!await accounts.TryOpenAsync(operation.UserId, cancellationToken))
             {
-                return new Answer(StatusCodes.Status404NotFound, UnknownUser(operation.UserId));
+                return new Answer(StatusCodes.Status404NotFound, CoreProblems.UnknownUserDetails(operation.UserId));
             }
 
-            result = await ledger.ReserveAsync(operation.UserId, operation.ApiKeyId, operation.Amount, operation.RequestId, operation.Timeout, Actor, cancellationToken);
+            result = await ledger.ReserveAsync(operation, Actor, cancellationToken);
         }
 
         var available = result.Balance - result.Reserved;
@@ -246,7 +249,7 @@ public static class CreditsInternalApi
             ReserveOutcome.RequestConflict => new Answer(StatusCodes.Status409Conflict, CoreProblems.Details(
                 StatusCodes.Status409Conflict, CoreProblems.IdempotencyConflict, "requestId already used",
                 "This requestId was used for a reservation with another user, key or amount; each call needs its own requestId.")),
-            _ => new Answer(StatusCodes.Status404NotFound, UnknownUser(operation.UserId)),
+            _ => new Answer(StatusCodes.Status404NotFound, CoreProblems.UnknownUserDetails(operation.UserId)),
         };
     }
 
@@ -301,9 +304,6 @@ public static class CreditsInternalApi
         ReleaseOperation r => r.ReservationId,
         _ => throw new ArgumentException($"{operation.GetType().Name} settles no reservation.", nameof(operation)),
     };
-
-    private static ProblemDetails UnknownUser(Guid userId) =>
-        CoreProblems.Details(StatusCodes.Status404NotFound, CoreProblems.UnknownUser, "Unknown user", $"No user {userId}.");
 
     private static ReservationResponse Reservation(ReserveResult result, Guid userId, bool replayed) =>
         new(result.ReservationId, result.Status, userId, result.Amount, result.ExpiresAt, result.Balance, result.Reserved, result.Balance - result.Reserved, replayed);

@@ -107,27 +107,26 @@ public sealed class CreditLedger([FromKeyedServices(CreditLedger.DataSourceKey)]
         return await command.ExecuteScalarAsync(cancellationToken) is true;
     }
 
-    public async Task<ReserveResult> ReserveAsync(
-        Guid userId, Guid? apiKeyId, long amount, string requestId, TimeSpan timeout, string actor, CancellationToken cancellationToken)
+    public async Task<ReserveResult> ReserveAsync(ReserveOperation operation, string actor, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(ReserveSql);
-        AddReserveParameters(command.Parameters, new ReserveOperation(userId, apiKeyId, amount, requestId, timeout), timeProvider.GetUtcNow(), actor);
+        AddReserveParameters(command.Parameters, operation, timeProvider.GetUtcNow(), actor);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await ReadReserveAsync(reader, cancellationToken);
     }
 
-    public async Task<SettleResult> CaptureAsync(Guid reservationId, long actualAmount, string actor, CancellationToken cancellationToken)
+    public async Task<SettleResult> CaptureAsync(CaptureOperation operation, string actor, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(CaptureSql);
-        AddCaptureParameters(command.Parameters, new CaptureOperation(reservationId, actualAmount), timeProvider.GetUtcNow(), actor);
+        AddCaptureParameters(command.Parameters, operation, timeProvider.GetUtcNow(), actor);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await ReadSettleAsync(reader, cancellationToken);
     }
 
-    public async Task<SettleResult> ReleaseAsync(Guid reservationId, string actor, CancellationToken cancellationToken)
+    public async Task<SettleResult> ReleaseAsync(ReleaseOperation operation, string actor, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(ReleaseSql);
-        AddReleaseParameters(command.Parameters, new ReleaseOperation(reservationId), timeProvider.GetUtcNow(), actor);
+        AddReleaseParameters(command.Parameters, operation, timeProvider.GetUtcNow(), actor);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await ReadSettleAsync(reader, cancellationToken);
     }
@@ -190,9 +189,9 @@ public sealed class CreditLedger([FromKeyedServices(CreditLedger.DataSourceKey)]
 
     private async Task<object> ExecuteOneAsync(LedgerOperation operation, string actor, CancellationToken cancellationToken) => operation switch
     {
-        ReserveOperation r => await ReserveAsync(r.UserId, r.ApiKeyId, r.Amount, r.RequestId, r.Timeout, actor, cancellationToken),
-        CaptureOperation c => await CaptureAsync(c.ReservationId, c.ActualAmount, actor, cancellationToken),
-        ReleaseOperation r => await ReleaseAsync(r.ReservationId, actor, cancellationToken),
+        ReserveOperation r => await ReserveAsync(r, actor, cancellationToken),
+        CaptureOperation c => await CaptureAsync(c, actor, cancellationToken),
+        ReleaseOperation r => await ReleaseAsync(r, actor, cancellationToken),
         _ => throw new ArgumentException($"Unknown ledger operation {operation.GetType().Name}.", nameof(operation)),
     };
 

@@ -88,9 +88,6 @@ public sealed class CreditsClient
         _batchUri = new Uri(options.CoreUri, "/internal/credits/batch");
     }
 
-    /// <summary>Requests in flight now.</summary>
-    public int RequestsInFlight => Volatile.Read(ref _senders);
-
     /// <summary>Batches sent so far, and the operations they carried (their ratio is the mean batch size).</summary>
     public (long Requests, long Operations) Sent => (Interlocked.Read(ref _requests), Interlocked.Read(ref _operations));
 
