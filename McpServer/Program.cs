@@ -1,4 +1,5 @@
 using SmartHub.McpServer.Apis;
+using SmartHub.McpServer.Mcp;
 using SmartHub.ServiceDefaults.Errors;
 using SmartHub.ServiceDefaults.Redis;
 
@@ -8,6 +9,7 @@ builder.AddServiceDefaults();
 builder.AddOpenAiErrors();
 builder.AddRedisClient("cache");
 builder.AddSmartHubAuthentication();
+builder.AddMcp();
 
 var app = builder.Build();
 
@@ -16,5 +18,6 @@ app.UseOpenAiErrors();
 app.UseSmartHubAuthentication();
 app.UseAuthorization();
 app.MapOpenAiApi();
+app.MapMcp();
 
 app.Run();
