@@ -1,4 +1,5 @@
 using SmartHub.McpServer.Apis;
+using SmartHub.McpServer.Chat;
 using SmartHub.ServiceDefaults.Errors;
 using SmartHub.ServiceDefaults.Redis;
 
@@ -8,6 +9,7 @@ builder.AddServiceDefaults();
 builder.AddOpenAiErrors();
 builder.AddRedisClient("cache");
 builder.AddSmartHubAuthentication();
+builder.AddChat();
 
 var app = builder.Build();
 
@@ -15,6 +17,7 @@ app.MapDefaultEndpoints();
 app.UseOpenAiErrors();
 app.UseSmartHubAuthentication();
 app.UseAuthorization();
+app.MapChatCompletionsApi();
 app.MapOpenAiApi();
 
 app.Run();
