@@ -36,6 +36,9 @@ public sealed partial class ChatService
         public Guid? ApiKeyId { get; } = caller.ApiKeyId();
 
         public string? Provider { get; set; }
+
+        /// <summary>False for the calls of a consensus request, which records one usage record for all of them.</summary>
+        public bool Record { get; init; } = true;
     }
 
     /// <summary>What a request needs before any credits move: deployments, price, counts, and a cache answer if any.</summary>
@@ -169,6 +172,11 @@ public sealed partial class ChatService
     /// <summary>Records usage for the request (one record, whatever happened) and returns <paramref name="outcome"/>.</summary>
     private ChatOutcome Finish(CallState call, ChatOutcome outcome)
     {
+        if (!call.Record)
+        {
+            return outcome;
+        }
+
         var now = timeProvider.GetTimestamp();
         var provider = outcome.Provider ?? call.Provider;
         usage.Enqueue(new UsageRecord(

@@ -32,13 +32,21 @@ public sealed partial class ChatService(
     TimeProvider timeProvider,
     ILogger<ChatService> logger) : IChatService
 {
-    public async Task<ChatOutcome> CompleteAsync(ChatRequest request, ClaimsPrincipal caller, ChatOptions chatOptions, CancellationToken cancellationToken)
+    public Task<ChatOutcome> CompleteAsync(ChatRequest request, ClaimsPrincipal caller, ChatOptions chatOptions, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(caller);
         ArgumentNullException.ThrowIfNull(chatOptions);
+        return Consensus.IsConsensus(request.Model)
+            ? ConsensusAsync(request, caller, chatOptions, cancellationToken)
+            : CompleteOneAsync(request, caller, chatOptions, record: true, cancellationToken);
+    }
+
+    /// <summary>One model's answer; <paramref name="record"/> false leaves the usage record to a consensus call.</summary>
+    private async Task<ChatOutcome> CompleteOneAsync(ChatRequest request, ClaimsPrincipal caller, ChatOptions chatOptions, bool record, CancellationToken cancellationToken)
+    {
         using var activity = telemetry.ActivitySource.StartActivity("chat.completion");
-        var call = new CallState(request, caller, timeProvider);
+        var call = new CallState(request, caller, timeProvider) { Record = record };
         activity?.SetTag("smarthub.chat.model", request.Model);
 
         var plan = await PlanAsync(call, chatOptions, cancellationToken).ConfigureAwait(false);
@@ -100,6 +108,21 @@ public sealed partial class ChatService(
         ArgumentNullException.ThrowIfNull(caller);
         ArgumentNullException.ThrowIfNull(chatOptions);
         ArgumentNullException.ThrowIfNull(writer);
+        if (Consensus.IsConsensus(request.Model))
+        {
+            // The models answer in parallel and are compared when all are done: the chosen answer is sent as one chunk.
+            var agreed = await ConsensusAsync(request, caller, chatOptions, cancellationToken).ConfigureAwait(false);
+            if (!agreed.Succeeded)
+            {
+                return agreed;
+            }
+
+            await writer.BeginAsync(new ChatStreamStart(agreed.Id!, agreed.Created, request.Model, agreed.Provider!, agreed.CacheHit), cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(new ChatDelta(agreed.Completion!.Content, ToolCalls: agreed.Completion.ToolCalls), cancellationToken).ConfigureAwait(false);
+            await writer.EndAsync(agreed.Completion.FinishReason, agreed.Usage, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
         using var activity = telemetry.ActivitySource.StartActivity("chat.stream");
         var call = new CallState(request, caller, timeProvider);
         activity?.SetTag("smarthub.chat.model", request.Model);

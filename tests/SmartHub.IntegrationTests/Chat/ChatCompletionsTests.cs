@@ -223,6 +223,36 @@ public sealed class ChatCompletionsTests(GraphFixture graph)
         Assert.True(totals.GetProperty("credits").GetInt64() <= 1, "a handful of mock-smart tokens costs at most a credit");
     }
 
+    [Fact]
+    public async Task Consensus_asks_every_model_charges_every_call_and_reports_the_agreement()
+    {
+        var (user, key) = await NewCallerAsync();
+        using var client = graph.Client(apiKey: key);
+        var messages = new[] { new { role = "user", content = "Do the mocks agree?" } };
+
+        using var response = await client.PostAsJsonAsync("/v1/chat/completions", new { model = "consensus:mock-fast,mock-smart", max_tokens = 20, messages });
+        using var alone = await client.PostAsJsonAsync("/v1/chat/completions", new { model = "mock-fast", max_tokens = 20, messages });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("consensus", response.Headers.GetValues("X-SmartHub-Provider").Single());
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(Text(await alone.Content.ReadFromJsonAsync<JsonElement>()), Text(body)); // the mocks answer alike
+        var consensus = body.GetProperty("smarthub").GetProperty("consensus");
+        Assert.Equal("majority", consensus.GetProperty("strategy").GetString());
+        Assert.Equal(1.0, consensus.GetProperty("agreement").GetDouble());
+        Assert.Equal(["mock-fast", "mock-smart"], consensus.GetProperty("votes").EnumerateArray().Select(v => v.GetProperty("model").GetString()));
+        // Both calls are charged: the usage sums them (2 x 20 completion tokens), in one record.
+        Assert.Equal(40, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        var usage = await UsageWhenStoredAsync(user, requests: 2);
+        Assert.Equal(2, usage.GetProperty("totals").GetProperty("requests").GetInt64());
+        Assert.Equal(60, usage.GetProperty("totals").GetProperty("completionTokens").GetInt64());
+
+        using var invalid = await client.PostAsJsonAsync("/v1/chat/completions", new { model = "consensus:mock-fast", messages });
+        Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+        using var unknown = await client.PostAsJsonAsync("/v1/chat/completions", new { model = "consensus:mock-fast,nope", messages });
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
     private static string? Text(JsonElement completion) =>
         completion.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString();
 
