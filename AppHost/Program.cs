@@ -28,13 +28,19 @@ var core = builder.AddProject("core", "../CoreService/CoreService.csproj")
     .WithReference(coreDb).WaitFor(coreDb)
     .WithReference(cache).WaitFor(cache)
     .WithReference(auth)
-    .WithEnvironment("Internal__Token", internalToken);
+    .WithEnvironment("Internal__Token", internalToken)
+    // Prices (Pricing__Models__<model>__PromptPer1K, ...) given to the AppHost reach the ledger that publishes them.
+    .WithConfigurationSection("Pricing");
 
 var mcp = builder.AddProject("mcp", "../McpServer/McpServer.csproj")
     .WithReference(cache).WaitFor(cache)
     .WithReference(core).WaitFor(core)
     .WithReference(auth)
-    .WithEnvironment("Internal__Token", internalToken);
+    .WithEnvironment("Internal__Token", internalToken)
+    // Model providers (Providers__<name>__Type|BaseUrl|ApiKey|Models__<i>) given to the AppHost go to McpServer only.
+    .WithConfigurationSection("Providers")
+    .WithConfigurationSection("Mock")
+    .WithConfigurationSection("Cache");
 
 builder.AddProject("gateway", "../Gateway/Gateway.csproj")
     .WithReference(cache).WaitFor(cache)

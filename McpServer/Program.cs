@@ -1,4 +1,5 @@
 using SmartHub.McpServer.Apis;
+using SmartHub.McpServer.Chat;
 using SmartHub.McpServer.Mcp;
 using SmartHub.ServiceDefaults.Errors;
 using SmartHub.ServiceDefaults.Redis;
@@ -9,6 +10,7 @@ builder.AddServiceDefaults();
 builder.AddOpenAiErrors();
 builder.AddRedisClient("cache");
 builder.AddSmartHubAuthentication();
+builder.AddChat();
 builder.AddMcp();
 
 var app = builder.Build();
@@ -17,6 +19,7 @@ app.MapDefaultEndpoints();
 app.UseOpenAiErrors();
 app.UseSmartHubAuthentication();
 app.UseAuthorization();
+app.MapChatCompletionsApi();
 app.MapOpenAiApi();
 app.MapMcp();
 

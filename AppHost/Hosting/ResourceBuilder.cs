@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 namespace SmartHub.Hosting;
 
 /// <summary>Fluent configuration of one resource, shaped like Aspire's <c>IResourceBuilder&lt;T&gt;</c>.</summary>
@@ -51,6 +52,25 @@ public static class ResourceBuilderExtensions
     public static IResourceBuilder<T> WithEnvironment<T>(this IResourceBuilder<T> builder, string name, IResourceBuilder<ParameterResource> parameter) where T : Resource
     {
         builder.Resource.Environment[name] = () => parameter.Resource.Value ?? throw new InvalidOperationException($"Parameter '{parameter.Resource.Name}' has no value.");
+        return builder;
+    }
+
+    /// <summary>
+    /// Forwards configuration section <paramref name="section"/> of the AppHost (its environment, command line or
+    /// appsettings) to the resource as environment variables (<c>Providers:openai:ApiKey</c> → <c>Providers__openai__ApiKey</c>),
+    /// as they are when the graph is built.
+    /// </summary>
+    public static IResourceBuilder<T> WithConfigurationSection<T>(this IResourceBuilder<T> builder, string section) where T : Resource
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(section);
+        foreach (var (key, value) in builder.ApplicationBuilder.Configuration.GetSection(section).AsEnumerable())
+        {
+            if (value is not null)
+            {
+                builder.Resource.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = () => value;
+            }
+        }
+
         return builder;
     }
 

@@ -124,6 +124,8 @@ internal sealed class ManagedProcess
 
     private static bool IsHostOnly(string key) =>
         key.StartsWith("Parameters__", StringComparison.OrdinalIgnoreCase)
+        // Provider API keys go to McpServer alone, forwarded explicitly (WithConfigurationSection("Providers")).
+        || key.StartsWith("Providers__", StringComparison.OrdinalIgnoreCase)
         || key.StartsWith("SMARTHUB_", StringComparison.OrdinalIgnoreCase)
         || key.StartsWith("ConnectionStrings__", StringComparison.OrdinalIgnoreCase)
         || key.StartsWith("services__", StringComparison.OrdinalIgnoreCase)

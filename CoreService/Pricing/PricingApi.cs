@@ -1,11 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using SmartHub.ServiceDefaults.Authentication;
+using SmartHub.ServiceDefaults.Credits;
 
 namespace SmartHub.CoreService.Pricing;
-
-public sealed record ModelPriceResponse(string Model, string? Provider, decimal PromptPer1K, decimal CompletionPer1K);
-
-public sealed record PricingResponse(string Currency, int TokensPerUnit, IReadOnlyList<ModelPriceResponse> Models);
 
 /// <summary>The price list (any authenticated user or API key): what a request to each model costs.</summary>
 public static class PricingApi
@@ -17,6 +15,12 @@ public static class PricingApi
             .WithTags("Pricing")
             .WithName("GetPricing")
             .WithSummary("Credits per 1,000 prompt tokens and per 1,000 completion tokens, per model; a request costs the sum, rounded up to a whole credit.");
+        // The same list for McpServer, which charges by it (X-Internal-Token; the gateway never routes /internal).
+        app.MapGet("/internal/pricing", GetPricing)
+            .RequireInternalToken()
+            .WithTags("Internal")
+            .WithName("GetInternalPricing")
+            .WithSummary("The price list for SmartHub services (internal token): what McpServer reserves and captures by.");
         return app;
     }
 

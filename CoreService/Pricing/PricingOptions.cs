@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using SmartHub.ServiceDefaults.Credits;
 
 namespace SmartHub.CoreService.Pricing;
 
@@ -18,20 +19,6 @@ public sealed class PricingOptions
     public const int MaxModelIdLength = 200;
 
     public Dictionary<string, ModelPrice> Models { get; set; } = new(StringComparer.Ordinal);
-}
-
-public sealed class ModelPrice
-{
-    /// <summary>Who serves the model (informational here; McpServer's provider configuration decides).</summary>
-    public string? Provider { get; set; }
-
-    public decimal PromptPer1K { get; set; }
-
-    public decimal CompletionPer1K { get; set; }
-
-    /// <summary>Credits for a request: prompt and completion tokens at their prices, rounded up to a whole credit.</summary>
-    public long Cost(long promptTokens, long completionTokens) =>
-        (long)Math.Ceiling(((promptTokens * PromptPer1K) + (completionTokens * CompletionPer1K)) / 1000m);
 }
 
 /// <summary>Checked at start: model ids, and prices between 0 and <see cref="PricingOptions.MaxPricePer1K"/>.</summary>

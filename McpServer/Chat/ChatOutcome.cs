@@ -35,7 +35,7 @@ public sealed record ConsensusVote(string Model, string? Provider, int Status, d
 /// </summary>
 public interface IChatService
 {
-    Task<ChatOutcome> CompleteAsync(ChatRequest request, ClaimsPrincipal caller, ChatOptions options, CancellationToken cancellationToken);
+    Task<ChatOutcome> CompleteAsync(ChatRequest request, ClaimsPrincipal caller, ChatOptions chatOptions, CancellationToken cancellationToken);
 }
 
 /// <summary>Per-request switches: <see cref="NoCache"/> (the X-SmartHub-No-Cache header) skips the cache.</summary>

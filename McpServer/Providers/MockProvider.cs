@@ -143,7 +143,11 @@ public sealed class MockProvider(MockProviderOptions options, TimeProvider timeP
             quoted++;
         }
 
-        builder.Append('.');
+        if (builder[^1] is not ('.' or '?' or '!'))
+        {
+            builder.Append('.');
+        }
+
         var random = new Random(unchecked((int)(hash ^ (hash >> 32))));
         var words = smart ? random.Next(60, 161) : random.Next(20, 61);
         var sentence = 0;

@@ -119,7 +119,7 @@ public static class TokenCounter
             if (char.IsLetter(c))
             {
                 var end = i;
-                while (end < text.Length && char.IsLetter(text[end]) && !IsWideLetter(text[end]) && end - start < 6)
+                while (end < text.Length && char.IsLetter(text[end]) && !IsWideLetter(text[end]) && end - i < 6)
                 {
                     end++;
                 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using SmartHub.CoreService.Apis;
 using SmartHub.CoreService.Pricing;
 using SmartHub.CoreService.Usage;
+using SmartHub.ServiceDefaults.Credits;
 using SmartHub.ServiceDefaults.Usage;
 
 namespace SmartHub.UnitTests.Usage;

@@ -1,0 +1,203 @@
+using System.Security.Claims;
+using SmartHub.McpServer.Cache;
+using SmartHub.McpServer.Providers;
+using SmartHub.McpServer.Tokens;
+using SmartHub.ServiceDefaults.Authentication;
+using SmartHub.ServiceDefaults.Credits;
+using SmartHub.ServiceDefaults.Errors;
+using SmartHub.ServiceDefaults.Usage;
+
+namespace SmartHub.McpServer.Chat;
+
+public sealed partial class ChatService
+{
+    /// <summary>The status a usage record carries when the caller went away before the answer was complete (nginx's 499).</summary>
+    public const int StatusClientClosed = 499;
+
+    /// <summary>One request's identity and clock.</summary>
+    private sealed class CallState(ChatRequest request, ClaimsPrincipal caller, TimeProvider timeProvider)
+    {
+        public Guid RequestId { get; } = Guid.CreateVersion7();
+
+        public string Id => field ??= "chatcmpl-" + RequestId.ToString("N");
+
+        public long Created { get; } = timeProvider.GetUtcNow().ToUnixTimeSeconds();
+
+        public DateTimeOffset StartedAt { get; } = timeProvider.GetUtcNow();
+
+        public long Started { get; } = timeProvider.GetTimestamp();
+
+        public long? FirstTokenAt { get; set; }
+
+        public ChatRequest Request => request;
+
+        public Guid UserId { get; } = caller.UserId();
+
+        public Guid? ApiKeyId { get; } = caller.ApiKeyId();
+
+        public string? Provider { get; set; }
+
+        /// <summary>False for the calls of a consensus request, which records one usage record for all of them.</summary>
+        public bool Record { get; init; } = true;
+    }
+
+    /// <summary>What a request needs before any credits move: deployments, price, counts, and a cache answer if any.</summary>
+    private sealed record Plan(
+        IReadOnlyList<ChatDeployment> Deployments, ModelPrice Price, int PromptTokens, int MaxTokens, string? CacheKey, CachedAnswer? Cached, ChatOutcome? Error)
+    {
+        public static Plan Refused(ChatOutcome error) => new([], new ModelPrice(), 0, 0, null, null, error);
+    }
+
+    private readonly record struct Reservation(Guid? Id, long Amount, ChatOutcome? Error);
+
+    private async Task<Plan> PlanAsync(CallState call, ChatOptions chatOptions, CancellationToken cancellationToken)
+    {
+        var request = call.Request;
+        if (!catalog.TryGet(request.Model, out var deployments))
+        {
+            return Plan.Refused(Error(StatusCodes.Status404NotFound, $"The model '{request.Model}' does not exist or you do not have access to it.", "invalid_request_error", "model_not_found", "model"));
+        }
+
+        ModelPrice? price;
+        try
+        {
+            price = await prices.GetAsync(request.Model, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DependencyUnavailableException exception)
+        {
+            return Plan.Refused(Error(StatusCodes.Status503ServiceUnavailable, exception.Message, "service_unavailable", "credits_unavailable"));
+        }
+
+        if (price is null)
+        {
+            logger.LogError("Model {Model} has no price: add Pricing__Models__{Model}__PromptPer1K and __CompletionPer1K to CoreService's configuration.", request.Model, request.Model);
+            return Plan.Refused(Error(StatusCodes.Status503ServiceUnavailable, $"The model '{request.Model}' has no price yet; the hub's operator has been told.", "service_unavailable", "model_not_priced"));
+        }
+
+        var promptTokens = TokenCounter.CountPrompt(request.Messages) + TokenCounter.CountTools(request.Tools);
+        var maxTokens = request.MaxTokens ?? deployments.Max(d => d.MaxOutputTokens);
+        string? key = null;
+        CachedAnswer? cached = null;
+        if (cache.Options.Enabled && !chatOptions.NoCache && ChatCache.IsDeterministic(request))
+        {
+            key = cache.Key(request, call.UserId);
+            cached = await cache.GetAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+
+        return new Plan(deployments, price, promptTokens, maxTokens, key, cached, null);
+    }
+
+    private async Task<ChatOutcome> ServeCachedAsync(CallState call, Plan plan, CachedAnswer cached, CancellationToken cancellationToken)
+    {
+        var tokens = new TokenUsage(cached.PromptTokens, cached.CompletionTokens);
+        var cost = (long)Math.Ceiling(plan.Price.Cost(tokens.PromptTokens, tokens.CompletionTokens) * (decimal)cache.Options.ChargeFraction);
+        if (cost > 0)
+        {
+            var reservation = await ReserveAsync(call, plan with { PromptTokens = tokens.PromptTokens }, cancellationToken, cost).ConfigureAwait(false);
+            if (reservation.Error is { } refused)
+            {
+                return Finish(call, refused);
+            }
+
+            await SettleAsync(reservation, cost).ConfigureAwait(false);
+        }
+
+        call.Provider = cached.Provider;
+        call.FirstTokenAt = timeProvider.GetTimestamp();
+        var completion = new ChatCompletion(cached.Content, cached.FinishReason, tokens, cached.ToolCalls);
+        return Finish(call, new ChatOutcome(StatusCodes.Status200OK, completion, null, cached.Provider, tokens, cost, CacheHit: true, call.Id, call.Created));
+    }
+
+    /// <summary>Holds the most the request can cost: prompt plus output limit at the model's price (or <paramref name="amount"/>).</summary>
+    private async Task<Reservation> ReserveAsync(CallState call, Plan plan, CancellationToken cancellationToken, long? amount = null)
+    {
+        var hold = amount ?? plan.Price.Cost(plan.PromptTokens, plan.MaxTokens);
+        if (hold == 0)
+        {
+            return new Reservation(null, 0, null);
+        }
+
+        var longest = plan.Deployments.Count == 0 ? TimeSpan.Zero : plan.Deployments.Max(d => d.Timeout) * plan.Deployments.Count * 3;
+        var timeout = longest > options.MinReservationTimeout ? longest : options.MinReservationTimeout;
+        CreditAnswer<ReservationResponse> answer;
+        try
+        {
+            answer = await credits.ReserveAsync(
+                new ReserveRequest(call.UserId, call.ApiKeyId, hold, call.Id, (int)Math.Min(timeout.TotalSeconds, TimeSpan.FromDays(1).TotalSeconds)),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (DependencyUnavailableException exception)
+        {
+            return new Reservation(null, 0, Error(StatusCodes.Status503ServiceUnavailable, $"Credits cannot be checked right now ({exception.Message}). Please retry.", "service_unavailable", "credits_unavailable"));
+        }
+
+        if (answer.Value is { } reservation)
+        {
+            return new Reservation(reservation.ReservationId, hold, null);
+        }
+
+        var detail = answer.Problem?.Detail ?? "The credits ledger refused the request.";
+        var error = answer.Status switch
+        {
+            StatusCodes.Status402PaymentRequired when answer.Problem?.Type?.EndsWith("monthly-cap-exceeded", StringComparison.Ordinal) == true =>
+                Error(StatusCodes.Status402PaymentRequired, detail, "insufficient_quota", "monthly_cap_exceeded"),
+            StatusCodes.Status402PaymentRequired =>
+                Error(StatusCodes.Status402PaymentRequired, $"{detail} This request can cost up to {hold} credits; lower max_tokens or ask for more credits.", "insufficient_quota", "insufficient_credits"),
+            StatusCodes.Status404NotFound => Error(StatusCodes.Status403Forbidden, "Your account has no credits account.", "permission_error", "no_credits_account"),
+            >= 500 => Error(StatusCodes.Status503ServiceUnavailable, $"Credits cannot be checked right now: {detail}", "service_unavailable", "credits_unavailable"),
+            _ => Error(StatusCodes.Status500InternalServerError, "The credits ledger refused the reservation.", "server_error", "credits_error"),
+        };
+        if (answer.Status is not (StatusCodes.Status402PaymentRequired or >= 500))
+        {
+            logger.LogError("Chat {Id}: reserve answered {Status}: {Detail}", call.Id, answer.Status, detail);
+        }
+
+        return new Reservation(null, 0, error);
+    }
+
+    /// <summary>Captures <paramref name="cost"/> (null: releases the whole hold). A ledger that is down gets it later.</summary>
+    private async Task SettleAsync(Reservation reservation, long? cost)
+    {
+        if (reservation.Id is not { } id)
+        {
+            return;
+        }
+
+        var operation = cost is { } amount
+            ? new CreditOperation(Capture: new CaptureRequest(id, amount))
+            : new CreditOperation(Release: new ReleaseRequest(id));
+        await settlements.SettleAsync(operation, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>Records usage for the request (one record, whatever happened) and returns <paramref name="outcome"/>.</summary>
+    private ChatOutcome Finish(CallState call, ChatOutcome outcome)
+    {
+        if (!call.Record)
+        {
+            return outcome;
+        }
+
+        var now = timeProvider.GetTimestamp();
+        var provider = outcome.Provider ?? call.Provider;
+        usage.Enqueue(new UsageRecord(
+            call.RequestId,
+            call.StartedAt,
+            call.UserId,
+            call.ApiKeyId,
+            Truncate(call.Request.Model),
+            Truncate(provider ?? "none"),
+            outcome.Usage.PromptTokens,
+            outcome.Usage.CompletionTokens,
+            outcome.Credits,
+            timeProvider.GetElapsedTime(call.Started, now).TotalMilliseconds,
+            call.FirstTokenAt is { } first ? timeProvider.GetElapsedTime(call.Started, first).TotalMilliseconds : null,
+            outcome.Status,
+            outcome.CacheHit));
+        return outcome;
+    }
+
+    private static string Truncate(string value) => value.Length <= UsageRecord.MaxNameLength ? value : value[..UsageRecord.MaxNameLength];
+
+    private static ChatOutcome Error(int status, string message, string type, string code, string? param = null) =>
+        new(status, null, OpenAiError.Create(message, type, code, param));
+}
