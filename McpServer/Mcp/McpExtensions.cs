@@ -38,5 +38,5 @@ internal static class McpExtensions
 /// <summary>The tools' structured results, snake_case as in OpenAI's API (prompt_tokens, owned_by).</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(ChatToolUsage))]
-[JsonSerializable(typeof(ModelList))]
+[JsonSerializable(typeof(McpModelList))]
 internal sealed partial class McpJsonContext : JsonSerializerContext;

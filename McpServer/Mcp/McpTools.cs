@@ -105,6 +105,7 @@ internal static class McpTools
                         "messages": {
                           "type": "array",
                           "minItems": 1,
+                          "maxItems": 4096,
                           "description": "The conversation so far, oldest first. Give either prompt or messages.",
                           "items": {
                             "type": "object",
@@ -277,8 +278,8 @@ internal static class McpTools
             return Task.FromResult(Error("No model catalog is configured on this server."));
         }
 
-        var models = new ModelList([.. catalog.Models.Select(m => new ModelEntry(m.Model, m.Provider))]);
-        return Task.FromResult(Json(JsonSerializer.SerializeToElement(models, McpJsonContext.Default.ModelList)));
+        var models = new McpModelList([.. catalog.Models.Select(m => new McpModelEntry(m.Model, m.Provider))]);
+        return Task.FromResult(Json(JsonSerializer.SerializeToElement(models, McpJsonContext.Default.McpModelList)));
     }
 
     internal static async Task<CallToolResult> GetBalanceAsync(McpToolCall call)
@@ -326,9 +327,9 @@ internal static class McpTools
             return [new ChatMessage(ChatMessage.User, prompt)];
         }
 
-        if (list!.Value.ValueKind != JsonValueKind.Array || list.Value.GetArrayLength() == 0)
+        if (list!.Value.ValueKind != JsonValueKind.Array || list.Value.GetArrayLength() is 0 or > ChatRequestParser.MaxMessages)
         {
-            throw new McpToolArgumentException("Argument 'messages' must be a non-empty array of {role, content}.");
+            throw new McpToolArgumentException($"Argument 'messages' must be an array of 1 to {ChatRequestParser.MaxMessages} {{role, content}} objects.");
         }
 
         var messages = new List<ChatMessage>(list.Value.GetArrayLength());
@@ -401,6 +402,6 @@ internal sealed record ChatToolUsage(
     long Credits,
     bool CacheHit);
 
-internal sealed record ModelList(IReadOnlyList<ModelEntry> Models);
+internal sealed record McpModelList(IReadOnlyList<McpModelEntry> Models);
 
-internal sealed record ModelEntry(string Id, string OwnedBy);
+internal sealed record McpModelEntry(string Id, string OwnedBy);
