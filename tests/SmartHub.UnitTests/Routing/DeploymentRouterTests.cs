@@ -34,6 +34,30 @@ public sealed class DeploymentRouterTests : IDisposable
     }
 
     [Fact]
+    public async Task Retries_back_off_exponentially_with_jitter()
+    {
+        _fixture.Provider.Script(_a, Step.Fail(503), Step.Fail(503), Step.Ok);
+
+        await _fixture.CompleteAsync(_a).WaitAsync(Bound);
+
+        // Every other timer is an hour long (the budget, the attempts' timeouts); the short ones are the two backoffs.
+        var backoffs = _fixture.Clock.TimerDueTimes.Where(t => t < TimeSpan.FromMinutes(1)).ToList();
+        Assert.Equal(2, backoffs.Count);
+        Assert.All(backoffs, b => Assert.InRange(b, TimeSpan.FromMilliseconds(1), _fixture.Options.MaxRetryDelay));
+    }
+
+    [Fact]
+    public async Task Zero_delays_retry_at_once()
+    {
+        using var fixture = new RouterFixture(new RouterOptions { RetryBaseDelay = TimeSpan.Zero, MaxRetryDelay = TimeSpan.Zero, TotalTimeout = TimeSpan.FromHours(1) });
+        fixture.Provider.Script(_a, Step.Fail(503), Step.Ok);
+
+        var routed = await fixture.CompleteAsync(_a).WaitAsync(Bound);
+
+        Assert.Equal(2, routed.Attempts.Count);
+    }
+
+    [Fact]
     public async Task A_short_retry_after_is_waited_for_before_the_retry()
     {
         _fixture.Provider.Script(_a, Step.Fail(429, retryAfter: TimeSpan.FromSeconds(3)), Step.Ok);
