@@ -50,6 +50,20 @@ public sealed partial class ChatService
 
     private readonly record struct Reservation(Guid? Id, long Amount, ChatOutcome? Error);
 
+    /// <summary><see cref="PlanAsync"/>, recording the request (499) when the caller leaves meanwhile.</summary>
+    private async Task<Plan> PlanOrLeaveAsync(CallState call, ChatOptions chatOptions, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await PlanAsync(call, chatOptions, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Finish(call, new ChatOutcome(StatusClientClosed, null, null));
+            throw;
+        }
+    }
+
     private async Task<Plan> PlanAsync(CallState call, ChatOptions chatOptions, CancellationToken cancellationToken)
     {
         var request = call.Request;
@@ -122,9 +136,11 @@ public sealed partial class ChatService
         CreditAnswer<ReservationResponse> answer;
         try
         {
+            // Not cancelled with the request: a reserve abandoned in flight could still land and hold credits until it
+            // expires. It completes, and a caller gone meanwhile has it released at once.
             answer = await credits.ReserveAsync(
                 new ReserveRequest(call.UserId, call.ApiKeyId, hold, call.Id, (int)Math.Min(timeout.TotalSeconds, TimeSpan.FromDays(1).TotalSeconds)),
-                cancellationToken).ConfigureAwait(false);
+                CancellationToken.None).ConfigureAwait(false);
         }
         catch (DependencyUnavailableException exception)
         {
@@ -133,7 +149,15 @@ public sealed partial class ChatService
 
         if (answer.Value is { } reservation)
         {
-            return new Reservation(reservation.ReservationId, hold, null);
+            var held = new Reservation(reservation.ReservationId, hold, null);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                await SettleAsync(held, null).ConfigureAwait(false);
+                Finish(call, new ChatOutcome(StatusClientClosed, null, null));
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
+            return held;
         }
 
         var detail = answer.Problem?.Detail ?? "The credits ledger refused the request.";

@@ -49,7 +49,7 @@ public sealed partial class ChatService(
         var call = new CallState(request, caller, timeProvider) { Record = record };
         activity?.SetTag("smarthub.chat.model", request.Model);
 
-        var plan = await PlanAsync(call, chatOptions, cancellationToken).ConfigureAwait(false);
+        var plan = await PlanOrLeaveAsync(call, chatOptions, cancellationToken).ConfigureAwait(false);
         if (plan.Error is { } refused)
         {
             return Finish(call, refused);
@@ -127,7 +127,7 @@ public sealed partial class ChatService(
         var call = new CallState(request, caller, timeProvider);
         activity?.SetTag("smarthub.chat.model", request.Model);
 
-        var plan = await PlanAsync(call, chatOptions, cancellationToken).ConfigureAwait(false);
+        var plan = await PlanOrLeaveAsync(call, chatOptions, cancellationToken).ConfigureAwait(false);
         if (plan.Error is { } refused)
         {
             return Finish(call, refused);

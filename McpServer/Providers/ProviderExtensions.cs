@@ -24,10 +24,30 @@ public static class ProviderExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IChatProvider>(services => new MockProvider(
             services.GetRequiredService<IOptions<MockProviderOptions>>().Value, services.GetRequiredService<TimeProvider>()));
-        builder.Services.AddHttpClient(HttpClientName).ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan);
+        builder.Services.AddHttpClient(HttpClientName)
+            .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(CreateHttpHandler)
+            .RedactLoggedHeaders(_ => true);
+        builder.Services.AddSingleton<IChatProvider>(services => new OpenAiProvider(
+            services.GetRequiredService<IHttpClientFactory>(), services.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<IChatProvider>(services => new AnthropicProvider(
+            services.GetRequiredService<IHttpClientFactory>(), services.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<ProviderRegistry>();
         return builder;
     }
+
+    /// <summary>
+    /// The socket handler under <see cref="HttpClientName"/>. A response left unread (the caller cancelled a stream, or
+    /// stopped reading it) closes its connection at once instead of being drained for reuse: the upstream sees the
+    /// abort and stops generating (and billing) the answer nobody reads.
+    /// </summary>
+    public static SocketsHttpHandler CreateHttpHandler() => new()
+    {
+        MaxResponseDrainSize = 0,
+        ConnectTimeout = TimeSpan.FromSeconds(15),
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+        EnableMultipleHttp2Connections = true,
+    };
 }
 
 /// <summary>The provider for a deployment's type.</summary>
