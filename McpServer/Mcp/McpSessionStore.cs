@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using ModelContextProtocol.Server;
+using SmartHub.ServiceDefaults.Telemetry;
 
 namespace SmartHub.McpServer.Mcp;
 
@@ -203,14 +204,26 @@ internal enum McpAdmission
 /// nothing with another user's. Bounded per user (the least recently used idle session makes room) and in all (a new
 /// session is refused once idle ones are gone); <see cref="McpSessionReaper"/> closes sessions idle past the timeout.
 /// </summary>
-internal sealed class McpSessionStore(IOptions<McpOptions> options, TimeProvider timeProvider, ILogger<McpSessionStore> logger) : IAsyncDisposable
+internal sealed class McpSessionStore : IAsyncDisposable
 {
     /// <summary>Longer ids are not ours (ours have 22 characters): refused before any lookup.</summary>
     public const int MaxIdLength = 64;
 
     private readonly ConcurrentDictionary<string, McpSession> _sessions = new(StringComparer.Ordinal);
     private readonly Lock _admission = new();
-    private readonly McpOptions _options = options.Value;
+    private readonly McpOptions _options;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger<McpSessionStore> _logger;
+
+    public McpSessionStore(IOptions<McpOptions> options, TimeProvider timeProvider, ILogger<McpSessionStore> logger, ServiceTelemetry? telemetry = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options.Value;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        telemetry?.Meter.CreateObservableGauge(
+            "smarthub.mcp.sessions", () => _sessions.Count, unit: "{session}", description: "MCP sessions held by this replica.");
+    }
 
     public int Count => _sessions.Count;
 
@@ -242,7 +255,7 @@ internal sealed class McpSessionStore(IOptions<McpOptions> options, TimeProvider
         ArgumentNullException.ThrowIfNull(session);
         var removed = new List<McpSession>();
         closed = removed;
-        var now = timeProvider.GetUtcNow();
+        var now = _timeProvider.GetUtcNow();
 
         lock (_admission)
         {
@@ -258,7 +271,7 @@ internal sealed class McpSessionStore(IOptions<McpOptions> options, TimeProvider
 
                 Forget(oldest);
                 removed.Add(oldest);
-                logger.LogInformation("MCP session {SessionId} of user {UserId} closed to make room for a new one (limit {Limit} per user).",
+                _logger.LogInformation("MCP session {SessionId} of user {UserId} closed to make room for a new one (limit {Limit} per user).",
                     oldest.Id, oldest.OwnerId, _options.MaxSessionsPerUser);
             }
 
@@ -289,7 +302,7 @@ internal sealed class McpSessionStore(IOptions<McpOptions> options, TimeProvider
     }
 
     /// <summary>Removes the sessions idle past <see cref="McpOptions.IdleTimeout"/> and returns them for disposal.</summary>
-    public IReadOnlyList<McpSession> CloseIdle() => CloseIdleCore(timeProvider.GetUtcNow());
+    public IReadOnlyList<McpSession> CloseIdle() => CloseIdleCore(_timeProvider.GetUtcNow());
 
     /// <summary>Closes every session (shutdown).</summary>
     public async ValueTask DisposeAsync()
@@ -311,7 +324,7 @@ internal sealed class McpSessionStore(IOptions<McpOptions> options, TimeProvider
         }
         catch (Exception ex)
         {
-            logger.LogWarning(ex, "MCP session {SessionId} did not close cleanly.", session.Id);
+            _logger.LogWarning(ex, "MCP session {SessionId} did not close cleanly.", session.Id);
         }
     }
 
@@ -329,7 +342,7 @@ internal sealed class McpSessionStore(IOptions<McpOptions> options, TimeProvider
 
         if (idle.Count > 0)
         {
-            logger.LogInformation("{Count} MCP session(s) closed after {IdleTimeout} without a request.", idle.Count, _options.IdleTimeout);
+            _logger.LogInformation("{Count} MCP session(s) closed after {IdleTimeout} without a request.", idle.Count, _options.IdleTimeout);
         }
 
         return idle;
