@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -279,6 +280,7 @@ internal sealed class McpHttpHandler(
         {
             context.Response.Headers.ContentType = default;
             context.Response.Headers.CacheControl = default;
+            context.Response.Headers.ContentEncoding = default;
             context.Response.StatusCode = StatusCodes.Status202Accepted;
         }
     }
@@ -436,16 +438,23 @@ internal sealed class McpHttpHandler(
         }
 
         using var buffer = new MemoryStream((int)Math.Min(context.Request.ContentLength ?? 4096, limit));
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
         {
-            if (buffer.Length + read > limit)
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
             {
-                return null;
-            }
+                if (buffer.Length + read > limit)
+                {
+                    return null;
+                }
 
-            buffer.Write(chunk, 0, read);
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
         }
 
         return buffer.ToArray();
