@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using SmartHub.McpServer.Cache;
 using SmartHub.McpServer.Pricing;
 using SmartHub.McpServer.Providers;
+using SmartHub.McpServer.Routing;
 using SmartHub.ServiceDefaults.Credits;
 using SmartHub.ServiceDefaults.Usage;
 using SmartHub.ServiceDefaults.Authentication;
@@ -18,6 +19,7 @@ public static class ChatExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddProviders();
+        builder.AddRouting();
         builder.AddCreditsClient();
         builder.AddUsageRecorder();
 
@@ -31,7 +33,6 @@ public static class ChatExtensions
         builder.Services.AddHttpClient(PriceList.HttpClientName);
         builder.Services.AddSingleton<PriceList>();
         builder.Services.AddSingleton<ChatCache>();
-        builder.Services.AddSingleton<ChatRouter>();
         builder.Services.AddSingleton<Settlements>();
         builder.Services.AddHostedService(services => services.GetRequiredService<Settlements>());
         builder.Services.AddSingleton<ChatService>();

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using SmartHub.McpServer.Cache;
 using SmartHub.McpServer.Providers;
+using SmartHub.McpServer.Routing;
 using SmartHub.McpServer.Tokens;
 using SmartHub.ServiceDefaults.Authentication;
 using SmartHub.ServiceDefaults.Credits;
@@ -221,6 +222,20 @@ public sealed partial class ChatService
     }
 
     private static string Truncate(string value) => value.Length <= UsageRecord.MaxNameLength ? value : value[..UsageRecord.MaxNameLength];
+
+    /// <summary>What to answer when no deployment could: the router's status and message, in OpenAI's shape.</summary>
+    private static ChatOutcome Failed(RoutingException failure)
+    {
+        var (type, code) = failure.Reason switch
+        {
+            RoutingFailure.RequestRejected => ("invalid_request_error", "upstream_rejected"),
+            RoutingFailure.RateLimited => ("rate_limit_error", "upstream_rate_limited"),
+            RoutingFailure.Unavailable => ("service_unavailable", "upstream_unavailable"),
+            _ => ("server_error", "upstream_error"),
+        };
+        var provider = failure.Attempts.Count == 0 ? null : failure.Attempts[^1].Deployment;
+        return new ChatOutcome(failure.StatusCode, null, OpenAiError.Create(failure.Message, type, code), provider, RetryAfter: failure.RetryAfter);
+    }
 
     private static ChatOutcome Error(int status, string message, string type, string code, string? param = null) =>
         new(status, null, OpenAiError.Create(message, type, code, param));

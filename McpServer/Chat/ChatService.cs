@@ -4,6 +4,7 @@ using System.Text;
 using SmartHub.McpServer.Cache;
 using SmartHub.McpServer.Pricing;
 using SmartHub.McpServer.Providers;
+using SmartHub.McpServer.Routing;
 using SmartHub.McpServer.Tokens;
 using SmartHub.ServiceDefaults.Authentication;
 using SmartHub.ServiceDefaults.Credits;
@@ -16,12 +17,12 @@ namespace SmartHub.McpServer.Chat;
 /// <summary>
 /// The chat pipeline. For each request: find the model's deployments and price; serve a deterministic request from the
 /// cache when it can; otherwise reserve the most the request can cost (prompt + output limit at the model's price),
-/// call the deployments in order (<see cref="ChatRouter"/>), capture what the answer actually cost (never more than
+/// call the deployments in order (<see cref="DeploymentRouter"/>: retries, fallback, circuit breakers, RPM limits), capture what the answer actually cost (never more than
 /// the reservation) or release it all on failure; and record one usage record, whatever happened.
 /// </summary>
 public sealed partial class ChatService(
     ModelCatalog catalog,
-    ChatRouter router,
+    DeploymentRouter router,
     PriceList prices,
     CreditsClient credits,
     Settlements settlements,
@@ -68,7 +69,7 @@ public sealed partial class ChatService(
 
         try
         {
-            var routed = await router.CompleteAsync(plan.Deployments, request, plan.MaxTokens, cancellationToken).ConfigureAwait(false);
+            var routed = await router.CompleteAsync(plan.Deployments, request, d => Math.Min(plan.MaxTokens, request.MaxTokens ?? d.MaxOutputTokens), cancellationToken).ConfigureAwait(false);
             var completion = routed.Completion;
             call.Provider = routed.Deployment.Name;
             call.FirstTokenAt = timeProvider.GetTimestamp();
@@ -89,11 +90,11 @@ public sealed partial class ChatService(
             Finish(call, new ChatOutcome(StatusClientClosed, null, null, call.Provider));
             throw;
         }
-        catch (ChatRoutingException failure)
+        catch (RoutingException failure)
         {
             await SettleAsync(reservation, null).ConfigureAwait(false);
             activity?.SetStatus(ActivityStatusCode.Error, failure.Message);
-            return Finish(call, new ChatOutcome(failure.Status, null, failure.Error, failure.Provider, RetryAfter: failure.RetryAfter));
+            return Finish(call, Failed(failure));
         }
     }
 
@@ -153,10 +154,10 @@ public sealed partial class ChatService(
             return Finish(call, unreserved);
         }
 
-        StreamingAnswer routed;
+        RoutedStream routed;
         try
         {
-            routed = await router.StreamAsync(plan.Deployments, request, plan.MaxTokens, cancellationToken).ConfigureAwait(false);
+            routed = await router.StreamAsync(plan.Deployments, request, d => Math.Min(plan.MaxTokens, request.MaxTokens ?? d.MaxOutputTokens), cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -164,10 +165,10 @@ public sealed partial class ChatService(
             Finish(call, new ChatOutcome(StatusClientClosed, null, null));
             throw;
         }
-        catch (ChatRoutingException failure)
+        catch (RoutingException failure)
         {
             await SettleAsync(reservation, null).ConfigureAwait(false);
-            return Finish(call, new ChatOutcome(failure.Status, null, failure.Error, failure.Provider, RetryAfter: failure.RetryAfter));
+            return Finish(call, Failed(failure));
         }
 
         await using (routed.ConfigureAwait(false))
@@ -183,7 +184,7 @@ public sealed partial class ChatService(
             try
             {
                 await writer.BeginAsync(new ChatStreamStart(call.Id, call.Created, request.Model, call.Provider, CacheHit: false), cancellationToken).ConfigureAwait(false);
-                var delta = routed.First;
+                ChatDelta? delta = routed.FirstDelta;
                 while (delta is not null)
                 {
                     var tokens = TokenCounter.Count(delta.Content);
@@ -203,7 +204,7 @@ public sealed partial class ChatService(
                     }
 
                     finish = delta.FinishReason ?? finish;
-                    delta = await routed.NextAsync().ConfigureAwait(false);
+                    delta = await routed.Rest.MoveNextAsync().ConfigureAwait(false) ? routed.Rest.Current : null;
                 }
 
                 var usageOut = new TokenUsage(reported?.PromptTokens ?? plan.PromptTokens, finish == FinishReasons.Length && reported is null ? produced : reported?.CompletionTokens ?? produced);
@@ -232,15 +233,17 @@ public sealed partial class ChatService(
                 Finish(call, new ChatOutcome(StatusClientClosed, null, null, call.Provider, partial, cost));
                 throw;
             }
-            catch (ProviderException failure)
+            catch (Exception failure) when (failure is ProviderException || (failure is OperationCanceledException && routed.TimedOut))
             {
-                // The upstream broke off after the answer began: nothing can be retried (tokens were sent). End the stream
-                // with an error event and charge what was produced.
-                logger.LogWarning("Chat {Id}: {Provider} broke off the stream after {Tokens} tokens: {Reason}", call.Id, call.Provider, produced, failure.Message);
+                // The upstream broke off (or ran past its deployment's timeout) after the answer began: nothing can be
+                // retried (tokens were sent). End the stream with an error event and charge what was produced.
+                logger.LogWarning("Chat {Id}: {Provider} broke off the stream after {Tokens} tokens: {Reason}", call.Id, call.Provider, produced,
+                    failure is ProviderException ? failure.Message : $"no end within the deployment's timeout");
                 var partial = new TokenUsage(plan.PromptTokens, produced);
                 var cost = Math.Min(plan.Price.Cost(partial.PromptTokens, partial.CompletionTokens), reservation.Amount);
                 await SettleAsync(reservation, cost).ConfigureAwait(false);
-                await writer.FailAsync(OpenAiError.Create($"The provider failed mid-answer: {failure.Message}", "server_error", "upstream_error"), cancellationToken).ConfigureAwait(false);
+                var reason = failure is ProviderException ? failure.Message : "the answer did not end within the deployment's timeout";
+                await writer.FailAsync(OpenAiError.Create($"The provider failed mid-answer: {reason}", "server_error", "upstream_error"), cancellationToken).ConfigureAwait(false);
                 Finish(call, new ChatOutcome(StatusCodes.Status502BadGateway, null, null, call.Provider, partial, cost));
                 return null;
             }

@@ -27,6 +27,10 @@ public static class ProviderExtensions
         builder.Services.AddHttpClient(HttpClientName)
             .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(CreateHttpHandler)
+            // Not the service defaults' handlers: upstreams are not service names to resolve (a BaseUrl like
+            // http://ollama:11434 is taken as given), our correlation ids are not third parties' business, and the
+            // router does the retrying.
+            .ConfigureAdditionalHttpMessageHandlers((handlers, _) => handlers.Clear())
             .RedactLoggedHeaders(_ => true);
         builder.Services.AddSingleton<IChatProvider>(services => new OpenAiProvider(
             services.GetRequiredService<IHttpClientFactory>(), services.GetRequiredService<TimeProvider>()));

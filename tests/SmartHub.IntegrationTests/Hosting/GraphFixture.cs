@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using SmartHub.Hosting;
+using SmartHub.FakeProviders;
 using SmartHub.Hosting.Testing;
 
 namespace SmartHub.IntegrationTests.Hosting;
@@ -22,9 +23,34 @@ public sealed class GraphFixture : IAsyncLifetime
     /// <summary>Gateway replica 1 (anonymous).</summary>
     public HttpClient Gateway { get; private set; } = null!;
 
+    /// <summary>
+    /// Fake upstreams McpServer is configured with (through the AppHost, as an operator would): model <c>gpt-test</c>
+    /// on <see cref="OpenAiPrimary"/> first and <see cref="OpenAiBackup"/> as its fallback, <c>claude-test</c> on
+    /// <see cref="Anthropic"/>. Tests that script them reset them when done.
+    /// </summary>
+    public FakeOpenAiServer OpenAiPrimary { get; private set; } = null!;
+
+    public FakeOpenAiServer OpenAiBackup { get; private set; } = null!;
+
+    public FakeAnthropicServer Anthropic { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
-        _builder = await DistributedApplicationTestingBuilder.CreateAsync<Program>();
+        OpenAiPrimary = await FakeOpenAiServer.StartAsync(new FakeServerOptions { Name = "primary", ApiKey = "sk-primary-" + Guid.NewGuid().ToString("N") });
+        OpenAiBackup = await FakeOpenAiServer.StartAsync(new FakeServerOptions { Name = "backup", ApiKey = "sk-backup-" + Guid.NewGuid().ToString("N") });
+        Anthropic = await FakeAnthropicServer.StartAsync(new FakeServerOptions { Name = "anthropic", ApiKey = "sk-ant-" + Guid.NewGuid().ToString("N") });
+        string[] providers =
+        [
+            "--Providers:primary:Type=openai", $"--Providers:primary:BaseUrl={OpenAiPrimary.BaseUrl}", $"--Providers:primary:ApiKey={OpenAiPrimary.ApiKey}",
+            "--Providers:primary:Models:0=gpt-test",
+            "--Providers:backup:Type=openai", $"--Providers:backup:BaseUrl={OpenAiBackup.BaseUrl}", $"--Providers:backup:ApiKey={OpenAiBackup.ApiKey}",
+            "--Providers:backup:Priority=10", "--Providers:backup:Models:0=gpt-test",
+            "--Providers:anthropic:Type=anthropic", $"--Providers:anthropic:BaseUrl={Anthropic.BaseUrl}", $"--Providers:anthropic:ApiKey={Anthropic.ApiKey}",
+            "--Providers:anthropic:Models:0:Id=claude-test", "--Providers:anthropic:Models:0:Upstream=claude-3-5-haiku-latest",
+            "--Pricing:Models:gpt-test:PromptPer1K=2", "--Pricing:Models:gpt-test:CompletionPer1K=6",
+            "--Pricing:Models:claude-test:PromptPer1K=1", "--Pricing:Models:claude-test:CompletionPer1K=5",
+        ];
+        _builder = await DistributedApplicationTestingBuilder.CreateAsync<Program>(providers);
         // Two replicas share one rate-limit budget through Redis. The defaults (5 req/s per IP on /auth) would throttle
         // a test suite that all comes from 127.0.0.1, so they are raised here; the limits are tested with a key override.
         _builder.CreateResourceBuilder<ProjectResource>("gateway")
@@ -43,6 +69,10 @@ public sealed class GraphFixture : IAsyncLifetime
             .WithEnvironment("Usage__ClaimMinIdle", "00:00:01")
             .WithEnvironment("Usage__ClaimInterval", "00:00:00.500")
             .WithEnvironment("Usage__PollInterval", "00:00:00.100");
+        // The fake deployments fail on purpose in some tests; circuits opening would make later tests of the collection
+        // depend on their order. Circuit breaking is covered by the router's unit tests.
+        _builder.CreateResourceBuilder<ProjectResource>("mcp")
+            .WithEnvironment("Routing__MinimumThroughput", "100000");
         App = await _builder.BuildAsync();
         await App.StartAsync().WaitAsync(StartTimeout);
         Gateway = App.CreateHttpClient("gateway");
@@ -126,6 +156,14 @@ public sealed class GraphFixture : IAsyncLifetime
         if (_builder is not null)
         {
             await _builder.DisposeAsync();
+        }
+
+        foreach (var fake in new FakeProviderServer?[] { OpenAiPrimary, OpenAiBackup, Anthropic })
+        {
+            if (fake is not null)
+            {
+                await fake.DisposeAsync();
+            }
         }
     }
 }
