@@ -140,6 +140,27 @@ public sealed class ProviderTests(GraphFixture graph) : IAsyncLifetime
         Assert.True(graph.Anthropic.LastRequest!.Stream);
     }
 
+    [Fact]
+    public async Task Provider_keys_never_reach_logs_or_answers_even_when_an_upstream_echoes_them()
+    {
+        var key = await NewKeyAsync();
+        // As OpenAI does on a wrong key: the error message quotes it.
+        graph.OpenAiPrimary.FailNext(1, 401, message: $"Incorrect API key provided: {graph.OpenAiPrimary.ApiKey}.");
+
+        var (completion, response) = await CompleteAsync(Chat(key, "gpt-test"), "Echo test");
+
+        Assert.Equal("backup/gpt-test", response.GetValueOrDefault("X-SmartHub-Provider"));
+        Assert.DoesNotContain(graph.OpenAiPrimary.ApiKey!, completion.Content[0].Text, StringComparison.Ordinal);
+        foreach (var resource in new[] { "mcp", "gateway", "core", "auth" })
+        {
+            var lines = graph.App.GetLog(resource).Tail(2000);
+            foreach (var secret in new[] { graph.OpenAiPrimary.ApiKey!, graph.OpenAiBackup.ApiKey!, graph.Anthropic.ApiKey! })
+            {
+                Assert.DoesNotContain(lines, line => line.Contains(secret, StringComparison.Ordinal));
+            }
+        }
+    }
+
     private async Task<string> NewKeyAsync()
     {
         var user = await graph.NewUserAsync();
