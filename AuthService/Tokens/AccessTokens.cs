@@ -80,10 +80,13 @@ public sealed class AccessTokenIssuer(SigningKeyStore keys, IOptions<AuthOptions
         var settings = options.Value;
         var credentials = await keys.GetSigningCredentialsAsync(cancellationToken);
         var now = timeProvider.GetUtcNow();
-        if (subject.SessionsRevokedAt is { } revoked && revoked.ToUnixTimeSeconds() >= now.ToUnixTimeSeconds())
+        // A loop, not one delay: timers run on the monotonic clock, and a wall clock being slewed (NTP in a VM) can still
+        // read the revocation's second when the delay ends, which would issue a token born revoked.
+        while (subject.SessionsRevokedAt is { } revoked && revoked.ToUnixTimeSeconds() >= now.ToUnixTimeSeconds())
         {
             var nextSecond = DateTimeOffset.FromUnixTimeSeconds(revoked.ToUnixTimeSeconds() + 1);
-            await Task.Delay(nextSecond - now + TimeSpan.FromMilliseconds(1), timeProvider, cancellationToken);
+            var wait = nextSecond - now;
+            await Task.Delay((wait > TimeSpan.Zero ? wait : TimeSpan.Zero) + TimeSpan.FromMilliseconds(5), timeProvider, cancellationToken);
             now = timeProvider.GetUtcNow();
         }
 
