@@ -25,39 +25,32 @@ namespace SmartHub.McpServer.Providers;
 /// (tool calls as indexed fragments) ending with one delta carrying the finish reason and the usage.</item>
 /// </list>
 /// </summary>
-public sealed class AnthropicProvider : IChatProvider
+public sealed class AnthropicProvider : HttpChatProvider
 {
     public const string ApiVersion = "2023-06-01";
 
     private const string Path = "messages";
 
-    private readonly Func<HttpClient> _http;
-    private readonly TimeProvider _timeProvider;
-
     /// <summary>For the hub: a client of <see cref="ProviderExtensions.HttpClientName"/> per call.</summary>
     public AnthropicProvider(IHttpClientFactory httpClientFactory, TimeProvider timeProvider)
+        : base(httpClientFactory, timeProvider)
     {
-        ArgumentNullException.ThrowIfNull(httpClientFactory);
-        _http = () => httpClientFactory.CreateClient(ProviderExtensions.HttpClientName);
-        _timeProvider = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
     }
 
     /// <summary>With one client for every call (tests, tools).</summary>
     public AnthropicProvider(HttpClient httpClient, TimeProvider timeProvider)
+        : base(httpClient, timeProvider)
     {
-        ArgumentNullException.ThrowIfNull(httpClient);
-        _http = () => httpClient;
-        _timeProvider = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
     }
 
-    public string Type => "anthropic";
+    public override string Type => "anthropic";
 
-    public async Task<ChatCompletion> CompleteAsync(ChatCall call, CancellationToken cancellationToken)
+    public override async Task<ChatCompletion> CompleteAsync(ChatCall call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);
         var deployment = call.Deployment;
         using var request = CreateRequest(call, stream: false);
-        using var response = await ProviderHttp.SendAsync(_http(), request, deployment, _timeProvider, cancellationToken).ConfigureAwait(false);
+        using var response = await SendAsync(request, deployment, cancellationToken).ConfigureAwait(false);
         JsonDocument document;
         try
         {
@@ -83,12 +76,12 @@ public sealed class AnthropicProvider : IChatProvider
         }
     }
 
-    public async IAsyncEnumerable<ChatDelta> StreamAsync(ChatCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public override async IAsyncEnumerable<ChatDelta> StreamAsync(ChatCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);
         var deployment = call.Deployment;
         using var request = CreateRequest(call, stream: true);
-        using var response = await ProviderHttp.SendAsync(_http(), request, deployment, _timeProvider, cancellationToken).ConfigureAwait(false);
+        using var response = await SendAsync(request, deployment, cancellationToken).ConfigureAwait(false);
         var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using var _ = body.ConfigureAwait(false);
         var events = new SseReader(body);

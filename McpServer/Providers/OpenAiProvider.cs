@@ -13,47 +13,40 @@ namespace SmartHub.McpServer.Providers;
 /// Streams ask for the usage chunk (<c>stream_options.include_usage</c>) and end with one delta carrying the finish
 /// reason and the upstream's usage.
 /// </summary>
-public sealed class OpenAiProvider : IChatProvider
+public sealed class OpenAiProvider : HttpChatProvider
 {
     private const string Path = "chat/completions";
 
-    private readonly Func<HttpClient> _http;
-    private readonly TimeProvider _timeProvider;
-
     /// <summary>For the hub: a client of <see cref="ProviderExtensions.HttpClientName"/> per call.</summary>
     public OpenAiProvider(IHttpClientFactory httpClientFactory, TimeProvider timeProvider)
+        : base(httpClientFactory, timeProvider)
     {
-        ArgumentNullException.ThrowIfNull(httpClientFactory);
-        _http = () => httpClientFactory.CreateClient(ProviderExtensions.HttpClientName);
-        _timeProvider = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
     }
 
     /// <summary>With one client for every call (tests, tools).</summary>
     public OpenAiProvider(HttpClient httpClient, TimeProvider timeProvider)
+        : base(httpClient, timeProvider)
     {
-        ArgumentNullException.ThrowIfNull(httpClient);
-        _http = () => httpClient;
-        _timeProvider = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));
     }
 
-    public string Type => "openai";
+    public override string Type => "openai";
 
-    public async Task<ChatCompletion> CompleteAsync(ChatCall call, CancellationToken cancellationToken)
+    public override async Task<ChatCompletion> CompleteAsync(ChatCall call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);
         var deployment = call.Deployment;
         using var request = ProviderHttp.CreateRequest(deployment, Path, WriteBody(call, stream: false), stream: false, "Authorization");
-        using var response = await ProviderHttp.SendAsync(_http(), request, deployment, _timeProvider, cancellationToken).ConfigureAwait(false);
+        using var response = await SendAsync(request, deployment, cancellationToken).ConfigureAwait(false);
         using var document = await ReadDocumentAsync(response, deployment, cancellationToken).ConfigureAwait(false);
         return ParseCompletion(document.RootElement, deployment);
     }
 
-    public async IAsyncEnumerable<ChatDelta> StreamAsync(ChatCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public override async IAsyncEnumerable<ChatDelta> StreamAsync(ChatCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);
         var deployment = call.Deployment;
         using var request = ProviderHttp.CreateRequest(deployment, Path, WriteBody(call, stream: true), stream: true, "Authorization");
-        using var response = await ProviderHttp.SendAsync(_http(), request, deployment, _timeProvider, cancellationToken).ConfigureAwait(false);
+        using var response = await SendAsync(request, deployment, cancellationToken).ConfigureAwait(false);
 
         // A server that cannot stream (or ignores "stream") answers with a whole completion: it is one delta then.
         if (response.Content.Headers.ContentType?.MediaType is "application/json")
