@@ -207,7 +207,7 @@ public sealed partial class ChatService(
                     delta = await routed.Rest.MoveNextAsync().ConfigureAwait(false) ? routed.Rest.Current : null;
                 }
 
-                var usageOut = new TokenUsage(reported?.PromptTokens ?? plan.PromptTokens, finish == FinishReasons.Length && reported is null ? produced : reported?.CompletionTokens ?? produced);
+                var usageOut = new TokenUsage(reported?.PromptTokens ?? plan.PromptTokens, reported?.CompletionTokens ?? produced);
                 if (usageOut.CompletionTokens > plan.MaxTokens)
                 {
                     usageOut = usageOut with { CompletionTokens = plan.MaxTokens };
