@@ -390,7 +390,10 @@ public sealed class CreditLedger([FromKeyedServices(CreditLedger.DataSourceKey)]
         return entries;
     }
 
-    /// <summary>Releases reservations past their time, up to <paramref name="limit"/>; returns (examined, released).</summary>
+    /// <summary>
+    /// Settles reservations past their time, up to <paramref name="limit"/>: captured for what the usage records naming
+    /// them cost, else released. Returns (examined, settled).
+    /// </summary>
     public async Task<(int Examined, int Released)> ExpireDueAsync(int limit, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("SELECT examined, released FROM credits_expire_due($1, $2)");

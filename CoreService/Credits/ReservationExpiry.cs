@@ -5,9 +5,11 @@ using SmartHub.ServiceDefaults.Postgres;
 namespace SmartHub.CoreService.Credits;
 
 /// <summary>
-/// Releases reservations nobody settled in time (a caller that crashed between reserve and capture): their hold goes
-/// back to the available balance with a release entry by <c>system:expiry</c>. Every replica runs it; the SQL takes
-/// each reservation under its account's lock, so two replicas never release one twice.
+/// Settles reservations nobody settled in time (a caller that crashed between reserve and capture, or McpServer killed
+/// while holding a credit lease), by <c>system:expiry</c>: one that usage records name is captured for what those
+/// requests cost (Migrations/0005_credit_leases.sql); any other is released, its hold going back to the available
+/// balance. Every replica runs it; the SQL takes each reservation under its account's lock, so two replicas never
+/// settle one twice.
 /// </summary>
 public sealed partial class ReservationExpiry(
     CreditLedger ledger,
@@ -62,9 +64,9 @@ public sealed partial class ReservationExpiry(
         return released;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Released {Count} reservations not settled in time")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Settled {Count} reservations not settled in time by their holder")]
     private static partial void LogReleased(ILogger logger, int count);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Expired reservations could not be released this time: {Reason}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Expired reservations could not be settled this time: {Reason}")]
     private static partial void LogSweepFailed(ILogger logger, string reason);
 }

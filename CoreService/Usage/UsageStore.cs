@@ -4,7 +4,7 @@ using SmartHub.ServiceDefaults.Usage;
 
 namespace SmartHub.CoreService.Usage;
 
-/// <summary>Writes usage records to coredb (Migrations/0004_usage.sql): one <c>usage_store</c> call per batch.</summary>
+/// <summary>Writes usage records to coredb (Migrations/0004_usage.sql, 0005_credit_leases.sql): one <c>usage_store</c> call per batch.</summary>
 public sealed class UsageStore(NpgsqlDataSource dataSource)
 {
     /// <summary>Stores the records and adds the new ones to the daily rollup in one transaction; returns how many were new.</summary>
@@ -30,6 +30,7 @@ public sealed class UsageStore(NpgsqlDataSource dataSource)
         var ttft = new double?[n];
         var status = new short[n];
         var cache = new bool[n];
+        var reservations = new Guid?[n];
         for (var i = 0; i < n; i++)
         {
             var r = records[i];
@@ -46,9 +47,10 @@ public sealed class UsageStore(NpgsqlDataSource dataSource)
             ttft[i] = r.TimeToFirstTokenMs;
             status[i] = (short)r.Status;
             cache[i] = r.CacheHit;
+            reservations[i] = r.ReservationId;
         }
 
-        await using var command = dataSource.CreateCommand("SELECT usage_store($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)");
+        await using var command = dataSource.CreateCommand("SELECT usage_store($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)");
         command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = ids });
         command.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = times, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
         command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = users });
@@ -62,6 +64,7 @@ public sealed class UsageStore(NpgsqlDataSource dataSource)
         command.Parameters.Add(new NpgsqlParameter<double?[]> { TypedValue = ttft });
         command.Parameters.Add(new NpgsqlParameter<short[]> { TypedValue = status });
         command.Parameters.Add(new NpgsqlParameter<bool[]> { TypedValue = cache });
+        command.Parameters.Add(new NpgsqlParameter<Guid?[]> { TypedValue = reservations });
         return (int)(await command.ExecuteScalarAsync(cancellationToken) ?? 0);
     }
 }

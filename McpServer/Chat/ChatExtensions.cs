@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using SmartHub.McpServer.Cache;
+using SmartHub.McpServer.Credits;
 using SmartHub.McpServer.Pricing;
 using SmartHub.McpServer.Providers;
 using SmartHub.McpServer.Routing;
@@ -12,8 +13,8 @@ namespace SmartHub.McpServer.Chat;
 public static class ChatExtensions
 {
     /// <summary>
-    /// The chat pipeline: providers and their router, the price list (from CoreService), the credits client, the
-    /// answer cache, settlement retries and the usage recorder. Needs <c>AddRedisClient("cache")</c>.
+    /// The chat pipeline: providers and their router, the price list (from CoreService), the credits client with
+    /// credit leases, the answer cache, settlement retries and the usage recorder. Needs <c>AddRedisClient("cache")</c>.
     /// </summary>
     public static IHostApplicationBuilder AddChat(this IHostApplicationBuilder builder)
     {
@@ -35,6 +36,10 @@ public static class ChatExtensions
         builder.Services.AddSingleton<ChatCache>();
         builder.Services.AddSingleton<Settlements>();
         builder.Services.AddHostedService(services => services.GetRequiredService<Settlements>());
+        builder.Services.AddOptions<CreditLeaseOptions>().BindConfiguration(CreditLeaseOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(services => services.GetRequiredService<IOptions<CreditLeaseOptions>>().Value);
+        builder.Services.AddSingleton<CreditLeases>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<CreditLeases>());
         builder.Services.AddSingleton<ChatService>();
         builder.Services.AddSingleton<IChatService>(services => services.GetRequiredService<ChatService>());
         return builder;

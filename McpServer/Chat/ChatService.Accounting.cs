@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using SmartHub.McpServer.Cache;
+using SmartHub.McpServer.Credits;
 using SmartHub.McpServer.Providers;
 using SmartHub.McpServer.Routing;
 using SmartHub.McpServer.Tokens;
@@ -38,6 +39,9 @@ public sealed partial class ChatService
 
         public string? Provider { get; set; }
 
+        /// <summary>The reservation (or credit lease) that pays for the request: the usage record names it.</summary>
+        public Guid? ReservationId { get; set; }
+
         /// <summary>False for the calls of a consensus request, which records one usage record for all of them.</summary>
         public bool Record { get; init; } = true;
     }
@@ -49,7 +53,7 @@ public sealed partial class ChatService
         public static Plan Refused(ChatOutcome error) => new([], new ModelPrice(), 0, 0, null, null, error);
     }
 
-    private readonly record struct Reservation(Guid? Id, long Amount, ChatOutcome? Error);
+    private readonly record struct Reservation(CreditHold? Hold, long Amount, ChatOutcome? Error);
 
     /// <summary><see cref="PlanAsync"/>, recording the request (499) when the caller leaves meanwhile.</summary>
     private async Task<Plan> PlanOrLeaveAsync(CallState call, ChatOptions chatOptions, CancellationToken cancellationToken)
@@ -123,7 +127,10 @@ public sealed partial class ChatService
         return Finish(call, new ChatOutcome(StatusCodes.Status200OK, completion, null, cached.Provider, tokens, cost, CacheHit: true, call.Id, call.Created));
     }
 
-    /// <summary>Holds the most the request can cost: prompt plus output limit at the model's price (or <paramref name="amount"/>).</summary>
+    /// <summary>
+    /// Holds the most the request can cost: prompt plus output limit at the model's price (or <paramref name="amount"/>),
+    /// from the user's credit lease or in a reservation of its own (<see cref="CreditLeases"/>).
+    /// </summary>
     private async Task<Reservation> ReserveAsync(CallState call, Plan plan, CancellationToken cancellationToken, long? amount = null)
     {
         var hold = amount ?? plan.Price.Cost(plan.PromptTokens, plan.MaxTokens);
@@ -134,37 +141,37 @@ public sealed partial class ChatService
 
         var longest = plan.Deployments.Count == 0 ? TimeSpan.Zero : plan.Deployments.Max(d => d.Timeout) * plan.Deployments.Count * 3;
         var timeout = longest > options.MinReservationTimeout ? longest : options.MinReservationTimeout;
-        CreditAnswer<ReservationResponse> answer;
+        HoldResult answer;
         try
         {
-            // Not cancelled with the request: a reserve abandoned in flight could still land and hold credits until it
-            // expires. It completes, and a caller gone meanwhile has it released at once.
-            answer = await credits.ReserveAsync(
-                new ReserveRequest(call.UserId, call.ApiKeyId, hold, call.Id, (int)Math.Min(timeout.TotalSeconds, TimeSpan.FromDays(1).TotalSeconds)),
-                CancellationToken.None).ConfigureAwait(false);
+            // Not cancelled with the request once a ledger call is under way: a reserve abandoned in flight could still
+            // land and hold credits until it expires. It completes, and a caller gone meanwhile has it released at once.
+            answer = await leases.HoldAsync(new HoldRequest(call.UserId, call.ApiKeyId, hold, call.Id, timeout), CancellationToken.None).ConfigureAwait(false);
         }
         catch (DependencyUnavailableException exception)
         {
             return new Reservation(null, 0, Error(StatusCodes.Status503ServiceUnavailable, $"Credits cannot be checked right now ({exception.Message}). Please retry.", "service_unavailable", "credits_unavailable"));
         }
 
-        if (answer.Value is { } reservation)
+        if (answer.Hold is { } held)
         {
-            var held = new Reservation(reservation.ReservationId, hold, null);
+            call.ReservationId = held.ReservationId;
+            var reservation = new Reservation(held, hold, null);
             if (cancellationToken.IsCancellationRequested)
             {
-                await SettleAsync(held, null).ConfigureAwait(false);
+                await SettleAsync(reservation, null).ConfigureAwait(false);
                 Finish(call, new ChatOutcome(StatusClientClosed, null, null));
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
-            return held;
+            return reservation;
         }
 
-        var detail = answer.Problem?.Detail ?? "The credits ledger refused the request.";
-        var error = answer.Status switch
+        var refusal = answer.Refusal!;
+        var detail = refusal.Problem?.Detail ?? "The credits ledger refused the request.";
+        var error = refusal.Status switch
         {
-            StatusCodes.Status402PaymentRequired when answer.Problem?.Type?.EndsWith("monthly-cap-exceeded", StringComparison.Ordinal) == true =>
+            StatusCodes.Status402PaymentRequired when refusal.Problem?.Type?.EndsWith("monthly-cap-exceeded", StringComparison.Ordinal) == true =>
                 Error(StatusCodes.Status402PaymentRequired, detail, "insufficient_quota", "monthly_cap_exceeded"),
             StatusCodes.Status402PaymentRequired =>
                 Error(StatusCodes.Status402PaymentRequired, $"{detail} This request can cost up to {hold} credits; lower max_tokens or ask for more credits.", "insufficient_quota", "insufficient_credits"),
@@ -172,27 +179,17 @@ public sealed partial class ChatService
             >= 500 => Error(StatusCodes.Status503ServiceUnavailable, $"Credits cannot be checked right now: {detail}", "service_unavailable", "credits_unavailable"),
             _ => Error(StatusCodes.Status500InternalServerError, "The credits ledger refused the reservation.", "server_error", "credits_error"),
         };
-        if (answer.Status is not (StatusCodes.Status402PaymentRequired or >= 500))
+        if (refusal.Status is not (StatusCodes.Status402PaymentRequired or >= 500))
         {
-            logger.LogError("Chat {Id}: reserve answered {Status}: {Detail}", call.Id, answer.Status, detail);
+            logger.LogError("Chat {Id}: reserve answered {Status}: {Detail}", call.Id, refusal.Status, detail);
         }
 
         return new Reservation(null, 0, error);
     }
 
-    /// <summary>Captures <paramref name="cost"/> (null: releases the whole hold). A ledger that is down gets it later.</summary>
-    private async Task SettleAsync(Reservation reservation, long? cost)
-    {
-        if (reservation.Id is not { } id)
-        {
-            return;
-        }
-
-        var operation = cost is { } amount
-            ? new CreditOperation(Capture: new CaptureRequest(id, amount))
-            : new CreditOperation(Release: new ReleaseRequest(id));
-        await settlements.SettleAsync(operation, CancellationToken.None).ConfigureAwait(false);
-    }
+    /// <summary>Charges <paramref name="cost"/> (null: nothing) and gives the rest of the hold back. A ledger that is down gets it later.</summary>
+    private Task SettleAsync(Reservation reservation, long? cost) =>
+        reservation.Hold is { } hold ? leases.SettleAsync(hold, cost) : Task.CompletedTask;
 
     /// <summary>Records usage for the request (one record, whatever happened) and returns <paramref name="outcome"/>.</summary>
     private ChatOutcome Finish(CallState call, ChatOutcome outcome)
@@ -217,7 +214,8 @@ public sealed partial class ChatService
             timeProvider.GetElapsedTime(call.Started, now).TotalMilliseconds,
             call.FirstTokenAt is { } first ? timeProvider.GetElapsedTime(call.Started, first).TotalMilliseconds : null,
             outcome.Status,
-            outcome.CacheHit));
+            outcome.CacheHit,
+            call.ReservationId));
         return outcome;
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Claims;
 using System.Text;
 using SmartHub.McpServer.Cache;
+using SmartHub.McpServer.Credits;
 using SmartHub.McpServer.Pricing;
 using SmartHub.McpServer.Providers;
 using SmartHub.McpServer.Routing;
@@ -24,8 +25,7 @@ public sealed partial class ChatService(
     ModelCatalog catalog,
     DeploymentRouter router,
     PriceList prices,
-    CreditsClient credits,
-    Settlements settlements,
+    CreditLeases leases,
     UsageRecorder usage,
     ChatCache cache,
     ChatServiceOptions options,

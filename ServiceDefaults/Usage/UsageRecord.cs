@@ -8,7 +8,9 @@ namespace SmartHub.ServiceDefaults.Usage;
 /// <summary>
 /// One AI request, as McpServer reports it and CoreService stores it. <see cref="Id"/> is the request's id: a record
 /// written twice (a retried batch) is stored once. <see cref="Status"/> is the HTTP status the caller got (499 when
-/// the caller went away mid-answer); <see cref="Credits"/> what was captured for it.
+/// the caller went away mid-answer); <see cref="Credits"/> what was captured for it; <see cref="ReservationId"/> the
+/// reservation (or credit lease) that paid for it, by which the ledger's expiry charges a reservation its holder never
+/// settled.
 /// </summary>
 public sealed record UsageRecord(
     Guid Id,
@@ -23,7 +25,8 @@ public sealed record UsageRecord(
     double LatencyMs,
     double? TimeToFirstTokenMs,
     int Status,
-    bool CacheHit)
+    bool CacheHit,
+    Guid? ReservationId = null)
 {
     public const int MaxNameLength = 200;
 
@@ -69,7 +72,7 @@ public sealed record UsageRecord(
 /// entry per batch: fields <c>v</c> (format, "1"), <c>batch</c> (kept across retries), <c>count</c>, and
 /// <c>records</c>, a JSON array of records with snake_case names (<c>id</c>, <c>occurred_at</c>, <c>user_id</c>,
 /// <c>api_key_id</c>, <c>model</c>, <c>provider</c>, <c>prompt_tokens</c>, <c>completion_tokens</c>, <c>credits</c>,
-/// <c>latency_ms</c>, <c>time_to_first_token_ms</c>, <c>status</c>, <c>cache_hit</c>).
+/// <c>latency_ms</c>, <c>time_to_first_token_ms</c>, <c>status</c>, <c>cache_hit</c>, <c>reservation_id</c>).
 /// </summary>
 public static class UsageRecordBatch
 {

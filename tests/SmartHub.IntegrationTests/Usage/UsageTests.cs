@@ -42,7 +42,7 @@ public sealed class UsageTests(GraphFixture graph)
             Record(userId, now.AddMinutes(-3), null, "mock-smart", prompt: 1_000, completion: 1_000, credits: 0, cacheHit: true),
         ];
 
-        await RecordThroughRecorderAsync(records);
+        await graph.RecordThroughRecorderAsync(records);
 
         using var client = graph.Client(bearer: user.Tokens.AccessToken);
         var byDay = await UsageWhenStoredAsync(client, "/api/v1/usage", requests: 5);
@@ -294,29 +294,6 @@ public sealed class UsageTests(GraphFixture graph)
 
     private async Task<RedisConnection> RedisAsync() =>
         await RedisConnection.ConnectAsync(RedisOptions.Parse((await graph.App.GetConnectionStringAsync("cache"))!));
-
-    /// <summary>Through the production path: a host with the Redis client and the recorder, stopped (flushed) afterwards.</summary>
-    private async Task RecordThroughRecorderAsync(IEnumerable<UsageRecord> records)
-    {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:cache"] = await graph.App.GetConnectionStringAsync("cache"),
-            ["Usage:Recorder:FlushInterval"] = "00:00:00.050",
-        });
-        builder.AddRedisClient("cache");
-        builder.AddUsageRecorder();
-        using var host = builder.Build();
-        await host.StartAsync();
-        var recorder = host.Services.GetRequiredService<UsageRecorder>();
-        foreach (var record in records)
-        {
-            Assert.True(recorder.Enqueue(record));
-        }
-
-        await host.StopAsync();
-        Assert.Equal(0, recorder.Dropped);
-    }
 
     private static async Task<string> WriteEntryAsync(RedisConnection redis, List<UsageRecord> records)
     {
