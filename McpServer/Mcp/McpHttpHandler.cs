@@ -394,6 +394,15 @@ internal sealed class McpHttpHandler(
     {
         try
         {
+            // The specification's defence against DNS rebinding: a browser's request (it carries Origin) is served only
+            // from an origin the operator allowed. MCP clients outside a browser send no Origin.
+            if (context.Request.Headers.Origin is [{ } origin, ..] && !_options.AllowedOrigins.Contains(origin, StringComparer.OrdinalIgnoreCase))
+            {
+                await WriteErrorAsync(context, StatusCodes.Status403Forbidden, ServerErrorCode,
+                    $"Forbidden: origin '{origin}' is not allowed (Mcp:AllowedOrigins).");
+                return;
+            }
+
             await handler(context);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)

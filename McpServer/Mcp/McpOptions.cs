@@ -41,6 +41,13 @@ internal sealed class McpOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Mcp:KeepAliveInterval must be from 00:00:00 (off) to 00:10:00.")]
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// Origins (<c>https://app.example.com</c>) whose browser pages may call /mcp. A request with an Origin header not
+    /// listed is refused with 403, as the MCP specification requires against DNS rebinding; clients outside a browser
+    /// send no Origin and are not affected. Empty (default): no browser page may.
+    /// </summary>
+    public string[] AllowedOrigins { get; set; } = [];
+
     /// <summary>CoreService, which answers get_balance and get_usage (service discovery resolves <c>http://core</c>).</summary>
     [Required(ErrorMessage = "Mcp:CoreUri is required.")]
     public Uri CoreUri { get; set; } = new("http://core");

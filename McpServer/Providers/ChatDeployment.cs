@@ -28,6 +28,15 @@ public sealed class ChatDeployment
     /// <summary>Query string added to every call (e.g. Azure OpenAI's <c>api-version=2024-10-21</c>).</summary>
     public string? Query { get; init; }
 
+    /// <summary>
+    /// openai: the request member that carries the output limit, <c>max_tokens</c> (the default, which every
+    /// OpenAI-compatible server takes) or <c>max_completion_tokens</c> (OpenAI's o-series and newer models want it).
+    /// </summary>
+    public string MaxTokensField { get; init; } = "max_tokens";
+
+    /// <summary>openai: streams ask for the usage chunk (<c>stream_options.include_usage</c>); false for servers that refuse it.</summary>
+    public bool StreamUsage { get; init; } = true;
+
     /// <summary>Order among the model's deployments: lower first.</summary>
     public int Priority { get; init; }
 

@@ -15,6 +15,8 @@ namespace SmartHub.McpServer.Providers;
 /// Providers:&lt;name&gt;:Rpm           requests per minute for each of its models, across replicas (default none)
 /// Providers:&lt;name&gt;:Timeout       one attempt, to the last token (default 00:01:00)
 /// Providers:&lt;name&gt;:Enabled       false leaves the provider out (default true)
+/// Providers:&lt;name&gt;:MaxTokensField  openai: max_tokens (default) | max_completion_tokens (OpenAI's o-series, gpt-5)
+/// Providers:&lt;name&gt;:StreamUsage   openai: ask streams for the usage chunk (default true; false if the server refuses it)
 /// Providers:&lt;name&gt;:Models:&lt;i&gt;     a model id, or an object: Id, Upstream, Rpm, Timeout, MaxOutputTokens, Priority
 /// </code>
 /// A model listed by several providers maps to all their deployments, in priority order: the first is tried first,
@@ -109,6 +111,18 @@ public sealed class ModelCatalog
         var priority = ReadInt(section, "Priority", where, 0, -1000, 1000);
         var rpm = ReadOptionalInt(section, "Rpm", where, 1, 1_000_000);
         var timeout = ReadTimeSpan(section, "Timeout", where, TimeSpan.FromMinutes(1));
+        var maxTokensField = section["MaxTokensField"] ?? "max_tokens";
+        if (maxTokensField is not ("max_tokens" or "max_completion_tokens"))
+        {
+            _errors.Add($"{where}:MaxTokensField must be max_tokens or max_completion_tokens (was '{maxTokensField}').");
+        }
+
+        var streamUsage = true;
+        if (section["StreamUsage"] is { } streamUsageText && !bool.TryParse(streamUsageText, out streamUsage))
+        {
+            _errors.Add($"{where}:StreamUsage must be true or false (was '{streamUsageText}').");
+        }
+
         var models = section.GetSection("Models").GetChildren().ToList();
         if (models.Count == 0)
         {
@@ -135,6 +149,8 @@ public sealed class ModelCatalog
                 ApiKey = apiKey,
                 ApiKeyHeader = section["ApiKeyHeader"] is { Length: > 0 } header ? header : null,
                 Query = section["Query"] is { Length: > 0 } query ? query.TrimStart('?') : null,
+                MaxTokensField = maxTokensField,
+                StreamUsage = streamUsage,
                 Priority = model.Value is null ? ReadInt(model, "Priority", modelWhere, priority, -1000, 1000) : priority,
                 RequestsPerMinute = model.Value is null ? ReadOptionalInt(model, "Rpm", modelWhere, 1, 1_000_000) ?? rpm : rpm,
                 Timeout = model.Value is null ? ReadTimeSpan(model, "Timeout", modelWhere, timeout) : timeout,

@@ -9,7 +9,7 @@ namespace SmartHub.McpServer.Providers;
 /// vLLM, ...). POST <c>{BaseUrl}chat/completions[?{Query}]</c>; the key as <c>Authorization: Bearer</c>, or in the
 /// deployment's <see cref="ChatDeployment.ApiKeyHeader"/> (Azure: <c>api-key</c>); no key, no header. The request
 /// is passed on as the client sent it (messages, content parts, tools and tool calls as OpenAI JSON); only the model
-/// (the upstream's name) and the output limit (<c>max_tokens</c> = <see cref="ChatCall.MaxTokens"/>) are the hub's.
+/// (the upstream's name) and the output limit (<c>max_tokens</c>, or the deployment's <see cref="ChatDeployment.MaxTokensField"/>, = <see cref="ChatCall.MaxTokens"/>) are the hub's.
 /// Streams ask for the usage chunk (<c>stream_options.include_usage</c>) and end with one delta carrying the finish
 /// reason and the upstream's usage.
 /// </summary>
@@ -132,7 +132,7 @@ public sealed class OpenAiProvider : HttpChatProvider
         json.WriteEndArray();
         WriteNumber(json, "temperature"u8, request.Temperature);
         WriteNumber(json, "top_p"u8, request.TopP);
-        json.WriteNumber("max_tokens"u8, call.MaxTokens);
+        json.WriteNumber(call.Deployment.MaxTokensField, call.MaxTokens);
         if (request.Stop is { Count: > 0 } stop)
         {
             json.WriteStartArray("stop"u8);
@@ -162,9 +162,12 @@ public sealed class OpenAiProvider : HttpChatProvider
         if (stream)
         {
             json.WriteBoolean("stream"u8, true);
-            json.WriteStartObject("stream_options"u8);
-            json.WriteBoolean("include_usage"u8, true);
-            json.WriteEndObject();
+            if (call.Deployment.StreamUsage)
+            {
+                json.WriteStartObject("stream_options"u8);
+                json.WriteBoolean("include_usage"u8, true);
+                json.WriteEndObject();
+            }
         }
 
         json.WriteEndObject();

@@ -136,6 +136,11 @@ public sealed class ModelCatalogTests
             ["Providers:d:Type"] = "mock",
             ["Providers:d:Rpm"] = "-1",
             ["Providers:d:Models:0"] = "consensus:x,y",
+            ["Providers:e:Type"] = "openai",
+            ["Providers:e:BaseUrl"] = "https://api.openai.com/v1",
+            ["Providers:e:MaxTokensField"] = "max_output_tokens",
+            ["Providers:e:StreamUsage"] = "sometimes",
+            ["Providers:e:Models:0"] = "o3",
         }));
 
         Assert.Contains(catalog.Errors, e => e.StartsWith("Providers:a:Type", StringComparison.Ordinal));
@@ -143,6 +148,8 @@ public sealed class ModelCatalogTests
         Assert.Contains(catalog.Errors, e => e.StartsWith("Providers:c:ApiKey", StringComparison.Ordinal));
         Assert.Contains(catalog.Errors, e => e.StartsWith("Providers:d:Rpm", StringComparison.Ordinal));
         Assert.Contains(catalog.Errors, e => e.StartsWith("Providers:d:Models:0", StringComparison.Ordinal));
+        Assert.Contains(catalog.Errors, e => e.StartsWith("Providers:e:MaxTokensField", StringComparison.Ordinal));
+        Assert.Contains(catalog.Errors, e => e.StartsWith("Providers:e:StreamUsage", StringComparison.Ordinal));
     }
 
     private static IConfigurationSection Section(Dictionary<string, string?> values) =>

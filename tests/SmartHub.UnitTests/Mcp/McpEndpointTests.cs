@@ -265,6 +265,24 @@ public sealed class McpEndpointTests(StatefulMcpHost host) : IClassFixture<State
         }
     }
 
+    [Theory]
+    [InlineData("https://evil.example", HttpStatusCode.Forbidden)] // a page the operator did not allow (DNS rebinding)
+    [InlineData("null", HttpStatusCode.Forbidden)]
+    [InlineData(StatefulMcpHost.AllowedOrigin, HttpStatusCode.OK)]
+    public async Task A_browser_request_is_served_only_from_an_allowed_origin(string origin, HttpStatusCode expected)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, host.Endpoint) { Content = new StringContent(McpTestHost.Initialize(), System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Add("Origin", origin);
+
+        using var response = await host.SendAsync(request, NewKey());
+
+        Assert.Equal(expected, response.StatusCode);
+        if (expected == HttpStatusCode.Forbidden)
+        {
+            Assert.Contains("Mcp:AllowedOrigins", (await ErrorAsync(response)).GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task Post_needs_a_json_body()
     {

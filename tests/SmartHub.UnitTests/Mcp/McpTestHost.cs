@@ -179,7 +179,10 @@ public sealed class StatefulMcpHost : McpTestHost
     protected override IEnumerable<KeyValuePair<string, string?>> Settings =>
     [
         new("Mcp:MaxRequestBodyBytes", BodyLimit.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("Mcp:AllowedOrigins:0", AllowedOrigin),
     ];
+
+    public const string AllowedOrigin = "https://tools.example.com";
 }
 
 /// <summary>Mcp:Stateless=true.</summary>

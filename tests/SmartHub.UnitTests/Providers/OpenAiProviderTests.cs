@@ -210,6 +210,24 @@ public sealed class OpenAiProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_deployment_can_send_max_completion_tokens_and_leave_stream_options_out()
+    {
+        var deployment = new ChatDeployment
+        {
+            Provider = _deployment.Provider, Type = "openai", Model = _deployment.Model, UpstreamModel = _deployment.UpstreamModel,
+            BaseUrl = _deployment.BaseUrl, ApiKey = _deployment.ApiKey, MaxTokensField = "max_completion_tokens", StreamUsage = false,
+        };
+
+        var deltas = await CollectAsync(_provider.StreamAsync(Ask(deployment, "Tell me a story about o3", maxTokens: 5), default)).WaitAsync(TestTimeout);
+
+        Assert.Equal(FinishReasons.Length, deltas[^1].FinishReason);
+        var body = _server.LastRequest!.Body;
+        Assert.Equal(5, body.GetProperty("max_completion_tokens").GetInt32());
+        Assert.False(body.TryGetProperty("max_tokens", out _));
+        Assert.False(body.TryGetProperty("stream_options", out _));
+    }
+
+    [Fact]
     public async Task A_deployment_without_a_key_sends_no_key_header()
     {
         await using var ollama = await FakeOpenAiServer.StartAsync(new FakeServerOptions { Name = "ollama", RequireApiKey = false }).WaitAsync(TestTimeout);
