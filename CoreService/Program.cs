@@ -1,5 +1,6 @@
 using SmartHub.CoreService.Apis;
 using SmartHub.CoreService.Credits;
+using SmartHub.CoreService.Monitoring;
 using SmartHub.CoreService.Pricing;
 using SmartHub.CoreService.Usage;
 using SmartHub.ServiceDefaults.Postgres;
@@ -14,6 +15,7 @@ builder.AddRedisClient("cache");
 builder.AddSmartHubAuthentication();
 builder.AddCredits();
 builder.AddUsage();
+builder.AddMonitoring();
 
 var app = builder.Build();
 
@@ -28,6 +30,7 @@ app.MapCreditCapsApi();
 app.MapCreditsInternalApi();
 app.MapUsageApi();
 app.MapUsageAdminApi();
+app.MapMonitoringApi();
 app.MapPricingApi();
 
 app.Run();

@@ -68,7 +68,12 @@ public sealed class GraphFixture : IAsyncLifetime
             // Usage entries a stopped consumer left unacknowledged are taken over after 1 s here (30 s by default).
             .WithEnvironment("Usage__ClaimMinIdle", "00:00:01")
             .WithEnvironment("Usage__ClaimInterval", "00:00:00.500")
-            .WithEnvironment("Usage__PollInterval", "00:00:00.100");
+            .WithEnvironment("Usage__PollInterval", "00:00:00.100")
+            // The same for response-time samples; and the retention and baseline job every 2 s (hourly by default).
+            .WithEnvironment("Monitoring__ClaimMinIdle", "00:00:01")
+            .WithEnvironment("Monitoring__ClaimInterval", "00:00:00.500")
+            .WithEnvironment("Monitoring__PollInterval", "00:00:00.100")
+            .WithEnvironment("Monitoring__MaintenanceInterval", "00:00:02");
         // The fake deployments fail on purpose in some tests; circuits opening would make later tests of the collection
         // depend on their order. Circuit breaking is covered by the router's unit tests.
         _builder.CreateResourceBuilder<ProjectResource>("mcp")
