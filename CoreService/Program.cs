@@ -1,6 +1,7 @@
 using SmartHub.CoreService.Apis;
 using SmartHub.CoreService.Credits;
 using SmartHub.CoreService.Pricing;
+using SmartHub.CoreService.Security;
 using SmartHub.CoreService.Usage;
 using SmartHub.ServiceDefaults.Postgres;
 using SmartHub.ServiceDefaults.Redis;
@@ -14,6 +15,7 @@ builder.AddRedisClient("cache");
 builder.AddSmartHubAuthentication();
 builder.AddCredits();
 builder.AddUsage();
+builder.AddSecurityReporting();
 
 var app = builder.Build();
 
@@ -29,5 +31,6 @@ app.MapCreditsInternalApi();
 app.MapUsageApi();
 app.MapUsageAdminApi();
 app.MapPricingApi();
+app.MapSecurityApi();
 
 app.Run();
