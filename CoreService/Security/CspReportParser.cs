@@ -5,7 +5,7 @@ using Microsoft.Net.Http.Headers;
 namespace SmartHub.CoreService.Security;
 
 /// <summary>One CSP violation as stored: fields cut to their limits, URLs without query string and fragment.</summary>
-public sealed record CspViolation(
+public record CspViolation(
     string Format,
     string DocumentUri,
     string? BlockedUri,
@@ -124,22 +124,10 @@ public static partial class CspReportParser
 
         var r = new Fields(report, "csp-report.");
         var violated = r.String("violated-directive");
-        return new CspViolation(
-            LegacyFormat,
-            DocumentUri: Url(r.Required("document-uri"))!,
-            BlockedUri: Url(r.String("blocked-uri")),
-            EffectiveDirective: Directive(NonEmpty(r.String("effective-directive")) ?? violated, r.Path("effective-directive")),
-            ViolatedDirective: Clip(violated, MaxPolicyLength),
-            OriginalPolicy: Clip(r.String("original-policy"), MaxPolicyLength),
-            Disposition: Clip(r.String("disposition")?.ToLowerInvariant(), MaxDispositionLength),
-            Referrer: Url(r.String("referrer")),
-            StatusCode: (int?)r.Number("status-code", 999),
-            SourceFile: Url(r.String("source-file")),
-            LineNumber: r.Number("line-number", int.MaxValue),
-            ColumnNumber: r.Number("column-number", int.MaxValue),
-            Sample: Clip(r.String("script-sample"), MaxSampleLength),
-            AgeMs: null,
-            UserAgent: userAgent);
+        return Read(r, s_legacyNames, LegacyFormat, documentFallback: null, directiveFallback: violated, ageMs: null, userAgent) with
+        {
+            ViolatedDirective = Clip(violated, MaxPolicyLength),
+        };
     }
 
     private static List<CspViolation> ParseReporting(JsonElement root, string? userAgent, int maxReports)
@@ -175,27 +163,50 @@ public static partial class CspReportParser
                 throw new ReportException(path + "body", "A csp-violation report must have a \"body\" object.");
             }
 
-            var b = new Fields(body, path + "body.");
-            violations.Add(new CspViolation(
+            violations.Add(Read(
+                new Fields(body, path + "body."),
+                s_reportingNames,
                 ReportingFormat,
-                DocumentUri: Url(NonEmpty(b.String("documentURL")) ?? NonEmpty(report.String("url")) ?? b.Required("documentURL"))!,
-                BlockedUri: Url(b.String("blockedURL")),
-                EffectiveDirective: Directive(b.Required("effectiveDirective"), b.Path("effectiveDirective")),
-                ViolatedDirective: null,
-                OriginalPolicy: Clip(b.String("originalPolicy"), MaxPolicyLength),
-                Disposition: Clip(b.String("disposition")?.ToLowerInvariant(), MaxDispositionLength),
-                Referrer: Url(b.String("referrer")),
-                StatusCode: (int?)b.Number("statusCode", 999),
-                SourceFile: Url(b.String("sourceFile")),
-                LineNumber: b.Number("lineNumber", int.MaxValue),
-                ColumnNumber: b.Number("columnNumber", int.MaxValue),
-                Sample: Clip(b.String("sample"), MaxSampleLength),
-                AgeMs: report.Number("age", long.MaxValue),
-                UserAgent: Clip(report.String("user_agent"), MaxUserAgentLength) ?? userAgent));
+                documentFallback: NonEmpty(report.String("url")),
+                directiveFallback: null,
+                ageMs: report.Number("age", long.MaxValue),
+                Clip(report.String("user_agent"), MaxUserAgentLength) ?? userAgent));
         }
 
         return violations;
     }
+
+    /// <summary>The members of one violation, named as its format names them.</summary>
+    private sealed record FieldNames(
+        string Document, string Blocked, string Directive, string Policy, string Disposition, string Referrer,
+        string Status, string Source, string Line, string Column, string Sample);
+
+    private static readonly FieldNames s_legacyNames = new(
+        "document-uri", "blocked-uri", "effective-directive", "original-policy", "disposition", "referrer",
+        "status-code", "source-file", "line-number", "column-number", "script-sample");
+
+    private static readonly FieldNames s_reportingNames = new(
+        "documentURL", "blockedURL", "effectiveDirective", "originalPolicy", "disposition", "referrer",
+        "statusCode", "sourceFile", "lineNumber", "columnNumber", "sample");
+
+    /// <summary>One violation from its members: the document's URL (else <paramref name="documentFallback"/>) and the directive (else <paramref name="directiveFallback"/>) required.</summary>
+    private static CspViolation Read(
+        Fields f, FieldNames n, string format, string? documentFallback, string? directiveFallback, long? ageMs, string? userAgent) => new(
+            format,
+            DocumentUri: Url(NonEmpty(f.String(n.Document)) ?? documentFallback ?? f.Required(n.Document))!,
+            BlockedUri: Url(f.String(n.Blocked)),
+            EffectiveDirective: Directive(NonEmpty(f.String(n.Directive)) ?? directiveFallback, f.Path(n.Directive)),
+            ViolatedDirective: null,
+            OriginalPolicy: Clip(f.String(n.Policy), MaxPolicyLength),
+            Disposition: Clip(f.String(n.Disposition)?.ToLowerInvariant(), MaxDispositionLength),
+            Referrer: Url(f.String(n.Referrer)),
+            StatusCode: (int?)f.Number(n.Status, 999),
+            SourceFile: Url(f.String(n.Source)),
+            LineNumber: f.Number(n.Line, int.MaxValue),
+            ColumnNumber: f.Number(n.Column, int.MaxValue),
+            Sample: Clip(f.String(n.Sample), MaxSampleLength),
+            AgeMs: ageMs,
+            UserAgent: userAgent);
 
     private static string? NonEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
@@ -205,7 +216,7 @@ public static partial class CspReportParser
         var name = value?.Trim().Split([' ', '\t'], 2)[0].ToLowerInvariant();
         if (string.IsNullOrEmpty(name))
         {
-            throw new ReportException(field, "The violated directive is required (effective-directive or violated-directive).");
+            throw new ReportException(field, "The violated directive is required.");
         }
 
         return IsDirectiveName(name)

@@ -1,28 +1,28 @@
+using System.Text.Json.Serialization;
 using Npgsql;
 using SmartHub.ServiceDefaults.Postgres;
 
 namespace SmartHub.CoreService.Security;
 
-/// <summary>A stored violation, as listed by <c>GET /api/v1/security/violations</c>.</summary>
-public sealed record StoredViolation(
-    long Id,
-    DateTimeOffset ReceivedAt,
-    string Format,
-    string DocumentUri,
-    string? BlockedUri,
-    string EffectiveDirective,
-    string? ViolatedDirective,
-    string? OriginalPolicy,
-    string? Disposition,
-    string? Referrer,
-    int? StatusCode,
-    string? SourceFile,
-    long? LineNumber,
-    long? ColumnNumber,
-    string? Sample,
-    long? AgeMs,
-    string? UserAgent,
-    string? CorrelationId);
+/// <summary>A stored violation, as listed by <c>GET /api/v1/security/violations</c>: its id, when it arrived, the violation, the request's correlation id.</summary>
+public sealed record StoredViolation : CspViolation
+{
+    public StoredViolation(long id, DateTimeOffset receivedAt, CspViolation violation, string? correlationId)
+        : base(violation)
+    {
+        Id = id;
+        ReceivedAt = receivedAt;
+        CorrelationId = correlationId;
+    }
+
+    [JsonPropertyOrder(-2)]
+    public long Id { get; init; }
+
+    [JsonPropertyOrder(-1)]
+    public DateTimeOffset ReceivedAt { get; init; }
+
+    public string? CorrelationId { get; init; }
+}
 
 /// <summary>How many violations arrived since a time: all of them, and distinct ones (same page, directive and blocked URI).</summary>
 public sealed record ViolationSummary(DateTimeOffset Since, long Count, long Distinct);
@@ -84,21 +84,22 @@ public sealed class CspViolationStore(NpgsqlDataSource dataSource)
             items.Add(new StoredViolation(
                 reader.GetInt64(0),
                 reader.GetFieldValue<DateTimeOffset>(1),
-                reader.GetString(2),
-                reader.GetString(3),
-                reader.GetNullable<string>(4),
-                reader.GetString(5),
-                reader.GetNullable<string>(6),
-                reader.GetNullable<string>(7),
-                reader.GetNullable<string>(8),
-                reader.GetNullable<string>(9),
-                reader.IsDBNull(10) ? null : reader.GetInt32(10),
-                reader.GetNullable<string>(11),
-                reader.IsDBNull(12) ? null : reader.GetInt64(12),
-                reader.IsDBNull(13) ? null : reader.GetInt64(13),
-                reader.GetNullable<string>(14),
-                reader.IsDBNull(15) ? null : reader.GetInt64(15),
-                reader.GetNullable<string>(16),
+                new CspViolation(
+                    reader.GetString(2),
+                    reader.GetString(3),
+                    reader.GetNullable<string>(4),
+                    reader.GetString(5),
+                    reader.GetNullable<string>(6),
+                    reader.GetNullable<string>(7),
+                    reader.GetNullable<string>(8),
+                    reader.GetNullable<string>(9),
+                    reader.IsDBNull(10) ? null : reader.GetInt32(10),
+                    reader.GetNullable<string>(11),
+                    reader.IsDBNull(12) ? null : reader.GetInt64(12),
+                    reader.IsDBNull(13) ? null : reader.GetInt64(13),
+                    reader.GetNullable<string>(14),
+                    reader.IsDBNull(15) ? null : reader.GetInt64(15),
+                    reader.GetNullable<string>(16)),
                 reader.GetNullable<string>(17)));
         }
 
