@@ -2,6 +2,7 @@ using SmartHub.CoreService.Apis;
 using SmartHub.CoreService.Credits;
 using SmartHub.CoreService.Monitoring;
 using SmartHub.CoreService.Pricing;
+using SmartHub.CoreService.Security;
 using SmartHub.CoreService.Usage;
 using SmartHub.ServiceDefaults.Postgres;
 using SmartHub.ServiceDefaults.Redis;
@@ -16,6 +17,7 @@ builder.AddSmartHubAuthentication();
 builder.AddCredits();
 builder.AddUsage();
 builder.AddMonitoring();
+builder.AddSecurityReporting();
 
 var app = builder.Build();
 
@@ -32,5 +34,6 @@ app.MapUsageApi();
 app.MapUsageAdminApi();
 app.MapMonitoringApi();
 app.MapPricingApi();
+app.MapSecurityApi();
 
 app.Run();

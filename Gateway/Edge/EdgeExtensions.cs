@@ -23,7 +23,8 @@ internal static class EdgeExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<GatewayOptions>>((kestrel, gateway) =>
-            kestrel.Limits.MaxRequestBodySize = Math.Max(gateway.Value.MaxRequestBodyBytes, gateway.Value.MaxChatRequestBodyBytes));
+            kestrel.Limits.MaxRequestBodySize = Math.Max(
+                Math.Max(gateway.Value.MaxRequestBodyBytes, gateway.Value.MaxChatRequestBodyBytes), gateway.Value.MaxCspReportBodyBytes));
 
         var cors = builder.Configuration.GetSection(GatewayCorsOptions.SectionName).Get<GatewayCorsOptions>() ?? new GatewayCorsOptions();
         if (cors.Validate() is { Count: > 0 } corsErrors)

@@ -15,6 +15,12 @@ internal static class GatewayRoutes
     /// <summary>The downstream services, in the order their health is reported.</summary>
     public static IReadOnlyList<string> Services { get; } = ["auth", "core", "mcp"];
 
+    /// <summary>
+    /// The <see cref="GatewayRoute.ClusterId"/> of a row the gateway answers itself (mapped with <see cref="MapOwn"/>,
+    /// not forwarded): its policy, rate limit and body limit apply exactly as to a forwarded row.
+    /// </summary>
+    public const string Self = "gateway";
+
     private static readonly string[] Post = ["POST"];
     private static readonly string[] GetOrHead = ["GET", "HEAD"];
 
@@ -24,7 +30,8 @@ internal static class GatewayRoutes
     /// (and that is not <c>/health</c> or <c>/alive</c>) is a 404.
     /// <list type="bullet">
     /// <item>Anonymous: register, login, refresh, JWKS, the CSP report endpoint (and the gateway's own /health, /alive).</item>
-    /// <item><c>/auth/admin/**</c> needs <c>users:manage</c>; <c>/api/v1/admin/credits/**</c> <c>credits:grant</c>;
+    /// <item><c>/api/v1/security/status</c> (answered by the gateway) and <c>/api/v1/security/violations</c> need
+    /// <c>system:read</c>; <c>/auth/admin/**</c> needs <c>users:manage</c>; <c>/api/v1/admin/credits/**</c> <c>credits:grant</c>;
     /// <c>/api/v1/admin/usage</c> <c>monitoring:read</c>; other <c>/api/v1/admin/**</c> <c>system:read</c>;
     /// <c>/api/v1/monitoring/**</c> <c>monitoring:read</c>; <c>/v1/**</c> and <c>/mcp</c> <c>chat:use</c>.</item>
     /// <item>Everything else under <c>/auth</c> and <c>/api</c> needs an authenticated identity (JWT or API key).</item>
@@ -46,7 +53,11 @@ internal static class GatewayRoutes
         new("auth", "auth", "/auth/{**rest}", null, GatewayPolicies.Authenticated, RateLimitScope.Api, BodyLimit.Default),
 
         // ---- CoreService: /api/** --------------------------------------------------------------------------------
-        new("core-csp-report", "core", "/api/v1/security/csp-report", Post, GatewayPolicies.Anonymous, RateLimitScope.Api, BodyLimit.Default),
+        // CSP reports come from browsers, without credentials: limited per client IP (the API bucket of an anonymous
+        // caller), at most 64 KiB each.
+        new("core-csp-report", "core", "/api/v1/security/csp-report", Post, GatewayPolicies.Anonymous, RateLimitScope.Api, BodyLimit.CspReport),
+        new("gateway-security-status", Self, "/api/v1/security/status", GetOrHead, GatewayPolicies.Permission(Permissions.SystemRead), RateLimitScope.Api, BodyLimit.Default),
+        new("core-security-violations", "core", "/api/v1/security/violations", null, GatewayPolicies.Permission(Permissions.SystemRead), RateLimitScope.Api, BodyLimit.Default),
         new("core-admin-credits", "core", "/api/v1/admin/credits/{**rest}", null, GatewayPolicies.Permission(Permissions.CreditsGrant), RateLimitScope.Api, BodyLimit.Default),
         new("core-admin-usage", "core", "/api/v1/admin/usage", null, GatewayPolicies.Permission(Permissions.MonitoringRead), RateLimitScope.Api, BodyLimit.Default),
         new("core-admin", "core", "/api/v1/admin/{**rest}", null, GatewayPolicies.Permission(Permissions.SystemRead), RateLimitScope.Api, BodyLimit.Default),
@@ -58,15 +69,47 @@ internal static class GatewayRoutes
         new("mcp", "mcp", "/mcp/{**rest}", null, GatewayPolicies.Permission(Permissions.ChatUse), RateLimitScope.Api, BodyLimit.Chat),
     ];
 
-    /// <summary>The table as YARP routes; each row's index is its <see cref="RouteConfig.Order"/>.</summary>
-    public static IReadOnlyList<RouteConfig> Routes { get; } = [.. Table.Select((row, index) => new RouteConfig
+    /// <summary>
+    /// The forwarded rows as YARP routes; each row's index is its <see cref="RouteConfig.Order"/> (the rows the
+    /// gateway answers itself keep their index as their endpoint's order, see <see cref="MapOwn"/>).
+    /// </summary>
+    public static IReadOnlyList<RouteConfig> Routes { get; } = [.. Table
+        .Select((row, index) => (row, index))
+        .Where(r => r.row.ClusterId != Self)
+        .Select(r => new RouteConfig
+        {
+            RouteId = r.row.RouteId,
+            ClusterId = r.row.ClusterId,
+            Order = r.index,
+            AuthorizationPolicy = r.row.Policy,
+            Match = new RouteMatch { Path = r.row.Path, Methods = r.row.Methods },
+        })];
+
+    /// <summary>
+    /// Maps a row the gateway answers itself (<see cref="Self"/>) to <paramref name="handler"/>: its path, methods and
+    /// order from the table, the row attached as metadata (rate limit, body limit, the authorization fast path), and
+    /// its policy as the endpoint's authorization.
+    /// </summary>
+    public static RouteHandlerBuilder MapOwn(IEndpointRouteBuilder app, string routeId, Delegate handler)
     {
-        RouteId = row.RouteId,
-        ClusterId = row.ClusterId,
-        Order = index,
-        AuthorizationPolicy = row.Policy,
-        Match = new RouteMatch { Path = row.Path, Methods = row.Methods },
-    })];
+        ArgumentNullException.ThrowIfNull(app);
+        var index = Table.Select((row, i) => (row, i)).Single(r => string.Equals(r.row.RouteId, routeId, StringComparison.Ordinal)).i;
+        var row = Table[index];
+        if (row.ClusterId != Self)
+        {
+            throw new InvalidOperationException($"Route '{routeId}' is forwarded to '{row.ClusterId}', not answered by the gateway.");
+        }
+
+        var endpoint = (row.Methods is null ? app.Map(row.Path, handler) : app.MapMethods(row.Path, row.Methods, handler))
+            .WithOrder(index)
+            .WithMetadata(row);
+        return row.Policy switch
+        {
+            GatewayPolicies.Anonymous => endpoint.AllowAnonymous(),
+            GatewayPolicies.Authenticated => endpoint.RequireAuthorization(),
+            _ => endpoint.RequireAuthorization(row.Policy),
+        };
+    }
 
     /// <summary>The named (non-special) policies the table refers to; each must be registered at start-up.</summary>
     public static IReadOnlyList<string> NamedPolicies { get; } = [.. Table

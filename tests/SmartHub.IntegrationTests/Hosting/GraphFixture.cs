@@ -58,7 +58,9 @@ public sealed class GraphFixture : IAsyncLifetime
             .WithEnvironment("RateLimits__Auth__PermitsPerSecond", "1000")
             .WithEnvironment("RateLimits__Auth__Burst", "2000")
             .WithEnvironment("RateLimits__Api__PermitsPerSecond", "1000")
-            .WithEnvironment("RateLimits__Api__Burst", "2000");
+            .WithEnvironment("RateLimits__Api__Burst", "2000")
+            // HSTS is off in Development by default; on here, so the security status of the graph has every header.
+            .WithEnvironment("Gateway__SecurityHeaders__StrictTransportSecurity__Enabled", "true");
         // Revocations are replayed from authdb into Redis every minute; every 2 s here, so the test of a lost marker is quick.
         _builder.CreateResourceBuilder<ProjectResource>("auth")
             .WithEnvironment("Auth__RevocationReplayInterval", "00:00:02");
