@@ -32,6 +32,12 @@ public sealed record ViolationList(DateTimeOffset From, DateTimeOffset To, strin
 
 public sealed record BaselineList(IReadOnlyList<PerformanceBaseline> Items);
 
+public sealed record ComparisonItem(
+    string Label, DateTimeOffset From, DateTimeOffset To, long Count, double? AverageMs, double? P50Ms, double? P90Ms, double? P95Ms, double? P99Ms,
+    double ErrorRatePercent, double RequestsWithinSlaPercent, long Endpoints);
+
+public sealed record Comparison(string By, string Granularity, IReadOnlyList<ComparisonItem> Items);
+
 /// <summary>
 /// The monitoring and SLA API (permission monitoring:read): response times of every endpoint behind the gateway, from
 /// the rollups of its samples (<see cref="MonitoringQueries"/>). A period is <c>period</c> (15m, 1h, 24h, 7d, 30d…)
@@ -57,6 +63,8 @@ public static class MonitoringApi
             .WithSummary("Time buckets (?bucket=1m|5m|15m|1h|6h|1d) with percentiles, for every endpoint or one (?service, method, endpoint, tier).");
         responseTime.MapGet("/violations", ViolationsAsync).WithName("GetSlaViolations")
             .WithSummary("Recent windows (minutes; hours beyond the minute rollups) whose P95 exceeded the tier's threshold, newest first.");
+        responseTime.MapGet("/compare", CompareAsync).WithName("CompareResponseTimes")
+            .WithSummary("Side by side: ?by=service (every service), ?by=endpoint&endpoint=/a&endpoint=/b (2-10 endpoints), or ?by=period (this period and the one before it, or ?against=1d|7d earlier).");
         responseTime.MapGet("/baselines", BaselinesAsync).WithName("GetPerformanceBaselines")
             .WithSummary("Daily baselines per endpoint (exact P50/P90/P95/P99 and average of one UTC day); ?day=yyyy-MM-dd, else each endpoint's latest.");
         return app;
@@ -217,6 +225,69 @@ public static class MonitoringApi
         return TypedResults.Ok(new ViolationList(range.From, range.To, Granularity(range), items));
     }
 
+    public static async Task<Results<Ok<Comparison>, ValidationProblem>> CompareAsync(
+        string? by, string? period, string? from, string? to, string[]? endpoint, string? method, string? against,
+        MonitoringQueries queries, IOptions<MonitoringOptions> options, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        if (!TryPeriod(period, from, to, options.Value, now, out var range, out var errors))
+        {
+            return CoreProblems.Invalid(errors);
+        }
+
+        var upperMethod = method?.ToUpperInvariant();
+        switch ((by ?? "service").ToLowerInvariant())
+        {
+            case "service":
+            {
+                var endpoints = await queries.EndpointsAsync(range, new MonitoringFilter(Method: upperMethod), cancellationToken);
+                var items = endpoints.GroupBy(e => e.Service, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+                    .Select(g => Compared(g.Key, range, [.. g])).ToList();
+                return TypedResults.Ok(new Comparison("service", Granularity(range), items));
+            }
+
+            case "endpoint":
+            {
+                if (endpoint is not { Length: >= 2 and <= 10 })
+                {
+                    return CoreProblems.Invalid("endpoint", "Give 2 to 10 endpoints to compare: ?endpoint=/api/v1/usage&endpoint=/auth/login.");
+                }
+
+                var items = new List<ComparisonItem>();
+                foreach (var name in endpoint.Distinct(StringComparer.Ordinal))
+                {
+                    items.Add(Compared(name, range, await queries.EndpointsAsync(range, new MonitoringFilter(Method: upperMethod, Endpoint: name), cancellationToken)));
+                }
+
+                return TypedResults.Ok(new Comparison("endpoint", Granularity(range), items));
+            }
+
+            case "period":
+            {
+                var length = range.To - range.From;
+                var shift = against is null ? length : ParseDuration(against);
+                if (shift is not { } offset || offset <= TimeSpan.Zero || offset > TimeSpan.FromDays(365))
+                {
+                    return CoreProblems.Invalid("against", "against must be a duration like 1h, 1d or 7d (how far back the other period starts).");
+                }
+
+                var earlier = range with { From = range.From - offset, To = range.To - offset };
+                if (earlier.Grain == 'm' && earlier.From < now - options.Value.MinuteRollupRetention)
+                {
+                    earlier = earlier with { Grain = 'h' };
+                }
+
+                var filter = new MonitoringFilter(Method: upperMethod, Endpoint: endpoint is { Length: 1 } one ? one[0] : null);
+                var current = Compared("current", range, await queries.EndpointsAsync(range, filter, cancellationToken));
+                var previous = Compared("previous", earlier, await queries.EndpointsAsync(earlier, filter, cancellationToken));
+                return TypedResults.Ok(new Comparison("period", Granularity(range), [current, previous]));
+            }
+
+            default:
+                return CoreProblems.Invalid("by", "by must be service, endpoint or period.");
+        }
+    }
+
     public static async Task<Results<Ok<BaselineList>, ValidationProblem>> BaselinesAsync(
         string? day, string? service, string? method, string? endpoint, MonitoringQueries queries, CancellationToken cancellationToken)
     {
@@ -336,6 +407,15 @@ public static class MonitoringApi
             statuses?.OrderBy(s => s.Key).ToDictionary(s => s.Key.ToString(CultureInfo.InvariantCulture), s => s.Value),
             baseline is null ? null : Round(baseline.P95Ms),
             baseline is not null && p95 > baseline.P95Ms * options.DegradationFactor);
+    }
+
+    private static ComparisonItem Compared(string label, MonitoringPeriod range, IReadOnlyList<ResponseTimeStats> endpoints)
+    {
+        var merged = Merge(endpoints);
+        return new ComparisonItem(
+            label, range.From, range.To, merged.Count, Round(merged.AverageMs), Round(merged.Percentile(0.5)), Round(merged.Percentile(0.9)),
+            Round(merged.Percentile(0.95)), Round(merged.Percentile(0.99)), Percent(merged.Errors, merged.Count),
+            merged.Count == 0 ? 100 : Round(100.0 * (merged.Count - merged.Slow) / merged.Count), endpoints.Count);
     }
 
     private static ResponseTimeStats Merge(IEnumerable<ResponseTimeStats> stats)

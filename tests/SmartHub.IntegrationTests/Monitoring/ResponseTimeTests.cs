@@ -216,6 +216,34 @@ public sealed class ResponseTimeTests(GraphFixture graph)
     }
 
     [Fact]
+    public async Task Compare_puts_services_endpoints_and_periods_side_by_side()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var (fast, slow) = ("probe-fast-" + tag, "probe-slow-" + tag);
+        var (one, two) = ($"/api/v1/usage/cmp-{tag}-a", $"/api/v1/usage/cmp-{tag}-b");
+        await using var redis = await RedisAsync();
+        await WriteBatchAsync(redis, Guid.NewGuid().ToString("N"),
+            [.. Enumerable.Range(0, 10).Select(_ => Sample(fast, one, 10)), .. Enumerable.Range(0, 10).Select(_ => Sample(slow, two, 100))]);
+
+        using var admin = await graph.AdminClientAsync();
+        await EndpointWhenCountedAsync(admin, $"service={slow}", two, atLeast: 10);
+        var byService = await admin.GetFromJsonAsync<JsonElement>("/api/v1/monitoring/response-time/compare?by=service&period=15m");
+        var byEndpoint = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/monitoring/response-time/compare?by=endpoint&period=15m&endpoint={one}&endpoint={two}");
+        var byPeriod = await admin.GetFromJsonAsync<JsonElement>($"/api/v1/monitoring/response-time/compare?by=period&period=15m&endpoint={two}");
+        using var tooFew = await admin.GetAsync($"/api/v1/monitoring/response-time/compare?by=endpoint&endpoint={one}");
+
+        JsonElement Item(JsonElement comparison, string label) =>
+            comparison.GetProperty("items").EnumerateArray().Single(i => i.GetProperty("label").GetString() == label);
+        Assert.Equal(10, Item(byService, fast).GetProperty("averageMs").GetDouble(), 3);
+        Assert.Equal(100, Item(byService, slow).GetProperty("averageMs").GetDouble(), 3);
+        Assert.Equal(10, Item(byEndpoint, one).GetProperty("count").GetInt64());
+        Assert.Equal(100, Item(byEndpoint, two).GetProperty("p50Ms").GetDouble(), 100 * 0.05);
+        Assert.Equal(10, Item(byPeriod, "current").GetProperty("count").GetInt64());
+        Assert.Equal(0, Item(byPeriod, "previous").GetProperty("count").GetInt64());
+        Assert.Equal(HttpStatusCode.BadRequest, tooFew.StatusCode);
+    }
+
+    [Fact]
     public async Task Trends_give_one_point_per_bucket()
     {
         var service = "probe-" + Guid.NewGuid().ToString("N")[..8];
