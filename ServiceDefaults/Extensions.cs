@@ -1,3 +1,4 @@
+using SmartHub.ServiceDefaults.Health;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -24,6 +25,7 @@ public static class Extensions
         builder.AddServiceDiscovery();
         builder.AddHttpClientDefaults();
         builder.AddDefaultProblemDetails();
+        builder.AddInstanceHeartbeat();
 
         return builder;
     }

@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using SmartHub.CoreService.Monitoring;
 using SmartHub.ServiceDefaults.Authentication;
+using SmartHub.ServiceDefaults.Health;
+using SmartHub.ServiceDefaults.Redis;
 
 namespace SmartHub.CoreService.Apis;
 
@@ -32,6 +34,11 @@ public sealed record ViolationList(DateTimeOffset From, DateTimeOffset To, strin
 
 public sealed record BaselineList(IReadOnlyList<PerformanceBaseline> Items);
 
+public sealed record ServiceStatus(
+    string Name, string Health, int Instances, IReadOnlyList<string> Versions, double? UptimeSeconds, DateTimeOffset? LastReportAt, IReadOnlyList<ServiceInstance> InstanceDetails);
+
+public sealed record ServiceList(DateTimeOffset CheckedAt, IReadOnlyList<ServiceStatus> Items);
+
 public sealed record ComparisonItem(
     string Label, DateTimeOffset From, DateTimeOffset To, long Count, double? AverageMs, double? P50Ms, double? P90Ms, double? P95Ms, double? P99Ms,
     double ErrorRatePercent, double RequestsWithinSlaPercent, long Endpoints);
@@ -54,6 +61,8 @@ public static class MonitoringApi
         var monitoring = app.MapGroup("/api/v1/monitoring").RequirePermission(Permissions.MonitoringRead).WithTags("Monitoring");
         monitoring.MapGet("/overview", OverviewAsync).WithName("GetMonitoringOverview")
             .WithSummary("Average response time, SLA compliance, slowest endpoints, violations, requests per minute and error rate over a period.");
+        monitoring.MapGet("/services", ServicesAsync).WithName("GetMonitoredServices")
+            .WithSummary("Each service: health (the worst of its instances' readiness; Down when none reports), instances, versions, uptime.");
         var responseTime = monitoring.MapGroup("/response-time");
         responseTime.MapGet("/overview", ResponseTimeOverviewAsync).WithName("GetResponseTimeOverview")
             .WithSummary("Percentiles over every endpoint, and per SLA tier: threshold, requests and endpoints within it.");
@@ -91,6 +100,27 @@ public static class MonitoringApi
             total.Count == 0 ? 100 : Round(100.0 * (total.Count - total.Slow) / total.Count),
             violations,
             [.. endpoints.OrderByDescending(e => e.Percentile(0.95)).Take(5).Select(e => Summary(e, null, baselines, options.Value))]));
+    }
+
+    public static async Task<Ok<ServiceList>> ServicesAsync(
+        IRedisClient redis, IOptions<MonitoringOptions> options, IOptions<InstanceRegistryOptions> registry, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var names = options.Value.Services.Union(await InstanceRegistry.ServicesAsync(redis, cancellationToken), StringComparer.Ordinal);
+        var items = new List<ServiceStatus>();
+        foreach (var name in names)
+        {
+            var instances = await InstanceRegistry.ReadAsync(redis, name, registry.Value.Ttl, now, cancellationToken);
+            var health = instances.Count == 0 ? "Down"
+                : instances.Any(i => i.Health == "Unhealthy") ? "Unhealthy"
+                : instances.Any(i => i.Health != "Healthy") ? "Degraded" : "Healthy";
+            items.Add(new ServiceStatus(
+                name, health, instances.Count, [.. instances.Select(i => i.Version).Distinct(StringComparer.Ordinal)],
+                instances.Count == 0 ? null : Round((now - instances.Min(i => i.StartedAt)).TotalSeconds),
+                instances.Count == 0 ? null : instances.Max(i => i.ReportedAt), instances));
+        }
+
+        return TypedResults.Ok(new ServiceList(now, items));
     }
 
     public static async Task<Results<Ok<ResponseTimeOverview>, ValidationProblem>> ResponseTimeOverviewAsync(

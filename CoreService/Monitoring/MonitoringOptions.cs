@@ -12,6 +12,9 @@ public sealed class MonitoringOptions() : StreamConsumerOptions("telemetry:respo
 {
     public const string SectionName = "Monitoring";
 
+    /// <summary>The services the services report always lists (a service with no instance reporting is Down).</summary>
+    public List<string> Services { get; set; } = [];
+
     /// <summary>SLA tiers (P95 thresholds) and which endpoints belong to which.</summary>
     [Required]
     public SlaOptions Sla { get; set; } = new();
@@ -97,6 +100,11 @@ public sealed class MonitoringOptionsSetup : IPostConfigureOptions<MonitoringOpt
         }
 
         options.Sla.Tiers = tiers;
+
+        if (options.Services.Count == 0)
+        {
+            options.Services = ["gateway", "auth", "core", "mcp"];
+        }
 
         if (options.Sla.Routes.Count == 0)
         {

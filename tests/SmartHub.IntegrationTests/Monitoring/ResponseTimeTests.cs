@@ -244,6 +244,35 @@ public sealed class ResponseTimeTests(GraphFixture graph)
     }
 
     [Fact]
+    public async Task Services_report_their_health_version_uptime_and_instances()
+    {
+        using var admin = await graph.AdminClientAsync();
+
+        Dictionary<string, JsonElement> services = [];
+        string[] names = ["gateway", "auth", "core", "mcp"];
+        // A service that has just (re)started reports its readiness within a second of becoming ready.
+        await Poll.UntilAsync(
+            async () =>
+            {
+                services = (await admin.GetFromJsonAsync<JsonElement>("/api/v1/monitoring/services")).GetProperty("items").EnumerateArray()
+                    .ToDictionary(s => s.GetProperty("name").GetString()!);
+                return names.All(n => services[n].GetProperty("health").GetString() == "Healthy");
+            },
+            TimeSpan.FromSeconds(15),
+            "every service reports healthy");
+
+        Assert.Equal(2, services["gateway"].GetProperty("instances").GetInt32()); // the graph runs two gateway replicas
+        foreach (var name in names)
+        {
+            var service = services[name];
+            Assert.Equal("Healthy", service.GetProperty("health").GetString());
+            Assert.True(service.GetProperty("instances").GetInt32() >= 1, name);
+            Assert.False(string.IsNullOrEmpty(service.GetProperty("versions")[0].GetString()));
+            Assert.True(service.GetProperty("uptimeSeconds").GetDouble() > 0);
+        }
+    }
+
+    [Fact]
     public async Task Trends_give_one_point_per_bucket()
     {
         var service = "probe-" + Guid.NewGuid().ToString("N")[..8];
