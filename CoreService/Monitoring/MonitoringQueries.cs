@@ -63,6 +63,9 @@ public sealed class ResponseTimeStats
         }
     }
 
+    internal void Add(in RollupRow row) =>
+        Add(row.Count, row.Errors, row.ClientErrors, row.Slow, row.SumMs, row.MaxMs, row.Histogram);
+
     internal void Add(ResponseTimeStats other)
     {
         Count += other.Count;
@@ -77,6 +80,11 @@ public sealed class ResponseTimeStats
         }
     }
 }
+
+/// <summary>One rollup row as read: merged into <see cref="ResponseTimeStats"/> without a copy of its own.</summary>
+public readonly record struct RollupRow(
+    string Service, string Method, string Endpoint, string Tier, int ThresholdMs, long Count, long Errors, long ClientErrors, long Slow,
+    double SumMs, double MaxMs, int[] Histogram);
 
 /// <summary>An endpoint window (a minute, or an hour past the minute rollups' retention) whose P95 exceeded its tier's threshold.</summary>
 public sealed record SlaViolation(
@@ -100,17 +108,17 @@ public sealed class MonitoringQueries(NpgsqlDataSource dataSource)
     {
         ArgumentNullException.ThrowIfNull(period);
         var stats = new Dictionary<(string, string, string), ResponseTimeStats>();
-        await ReadRollupsAsync(period, filter, (bucket, stat) =>
+        await ReadRollupsAsync(period, filter, coarser: true, (bucket, row) =>
         {
-            var key = (stat.Service, stat.Method, stat.Endpoint);
+            var key = (row.Service, row.Method, row.Endpoint);
             if (!stats.TryGetValue(key, out var merged))
             {
-                stats[key] = merged = new ResponseTimeStats { Service = stat.Service, Method = stat.Method, Endpoint = stat.Endpoint };
+                stats[key] = merged = new ResponseTimeStats { Service = row.Service, Method = row.Method, Endpoint = row.Endpoint };
             }
 
-            merged.Tier = stat.Tier;
-            merged.ThresholdMs = stat.ThresholdMs;
-            merged.Add(stat);
+            merged.Tier = row.Tier;
+            merged.ThresholdMs = row.ThresholdMs;
+            merged.Add(row);
         }, cancellationToken);
         return [.. stats.Values];
     }
@@ -126,12 +134,12 @@ public sealed class MonitoringQueries(NpgsqlDataSource dataSource)
             slots[start] = new ResponseTimeStats { Endpoint = "*" };
         }
 
-        await ReadRollupsAsync(period, filter, (bucket, stat) =>
+        await ReadRollupsAsync(period, filter, coarser: false, (bucket, row) =>
         {
             var start = period.From + TimeSpan.FromTicks((bucket - period.From).Ticks / slot.Ticks * slot.Ticks);
             if (slots.TryGetValue(start, out var merged))
             {
-                merged.Add(stat);
+                merged.Add(row);
             }
         }, cancellationToken);
         return [.. slots.Select(s => (s.Key, s.Value))];
@@ -334,8 +342,34 @@ public sealed class MonitoringQueries(NpgsqlDataSource dataSource)
         batch.BatchCommands.Add(command);
     }
 
-    private async Task ReadRollupsAsync(MonitoringPeriod period, MonitoringFilter filter, Action<DateTimeOffset, ResponseTimeStats> each, CancellationToken cancellationToken)
+    /// <summary>
+    /// Every rollup row of the period. <paramref name="coarser"/>: an hourly period reads the whole UTC days inside it
+    /// from the daily rollups and only its edges per hour (the same counts, a 24th of the rows).
+    /// </summary>
+    private async Task ReadRollupsAsync(
+        MonitoringPeriod period, MonitoringFilter filter, bool coarser, Action<DateTimeOffset, RollupRow> each, CancellationToken cancellationToken)
     {
+        var day = TimeSpan.FromDays(1);
+        var firstDay = new DateTimeOffset((period.From.UtcTicks + day.Ticks - 1) / day.Ticks * day.Ticks, TimeSpan.Zero);
+        var lastDay = new DateTimeOffset(period.To.UtcTicks / day.Ticks * day.Ticks, TimeSpan.Zero);
+        if (coarser && period.Grain == 'h' && firstDay < lastDay)
+        {
+            await ReadRollupsAsync(period with { From = firstDay, To = lastDay, Grain = 'd' }, filter, each, cancellationToken);
+            await ReadRollupsAsync(period with { To = firstDay }, filter, each, cancellationToken);
+            await ReadRollupsAsync(period with { From = lastDay }, filter, each, cancellationToken);
+            return;
+        }
+
+        await ReadRollupsAsync(period, filter, each, cancellationToken);
+    }
+
+    private async Task ReadRollupsAsync(MonitoringPeriod period, MonitoringFilter filter, Action<DateTimeOffset, RollupRow> each, CancellationToken cancellationToken)
+    {
+        if (period.From >= period.To)
+        {
+            return;
+        }
+
         await using var command = dataSource.CreateCommand(
             "SELECT bucket, service, method, endpoint, tier, threshold_ms, count, errors, client_errors, slow, sum_ms, max_ms, histogram "
             + "FROM response_time_rollups WHERE grain = $1::\"char\" AND bucket >= $2 AND bucket < $3" + Filters);
@@ -343,9 +377,14 @@ public sealed class MonitoringQueries(NpgsqlDataSource dataSource)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            each(new DateTimeOffset(reader.GetFieldValue<DateTime>(0), TimeSpan.Zero), ReadStats(reader, 1));
+            each(new DateTimeOffset(reader.GetFieldValue<DateTime>(0), TimeSpan.Zero), ReadRow(reader, 1));
         }
     }
+
+    private static RollupRow ReadRow(NpgsqlDataReader reader, int first) => new(
+        reader.GetString(first), reader.GetString(first + 1), reader.GetString(first + 2), reader.GetString(first + 3), reader.GetInt32(first + 4),
+        reader.GetInt64(first + 5), reader.GetInt64(first + 6), reader.GetInt64(first + 7), reader.GetInt64(first + 8),
+        reader.GetDouble(first + 9), reader.GetDouble(first + 10), reader.GetFieldValue<int[]>(first + 11));
 
     private static ResponseTimeStats ReadStats(NpgsqlDataReader reader, int first)
     {
