@@ -2,7 +2,9 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using SmartHub.Gateway.Proxy;
 using SmartHub.Gateway.Telemetry;
+using SmartHub.ServiceDefaults.Metrics;
 
 namespace SmartHub.Gateway.Edge;
 
@@ -12,7 +14,7 @@ internal static class EdgeExtensions
     public const string CacheName = "cache";
 
     /// <summary>
-    /// The edge's options and services: body limits, CORS, error bodies for 401/403, metrics.
+    /// The edge's options and services: body limits, CORS, error bodies for 401/403, metrics (and who may read /metrics).
     /// Redis going down degrades the gateway (local rate limits, samples kept in memory) but does not make it unready,
     /// so its health check reports Degraded instead of Unhealthy.
     /// </summary>
@@ -38,6 +40,11 @@ internal static class EdgeExtensions
         }
 
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, GatewayAuthorizationResultHandler>();
+
+        // The gateway is public: its own /metrics needs system:read and is rate limited, by its row (GatewayRoutes.Metrics).
+        builder.Services.AddSingleton(new MetricsEndpointAccess(endpoint => endpoint
+            .WithMetadata(GatewayRoutes.Metrics)
+            .RequireAuthorization(GatewayRoutes.Metrics.Policy)));
         builder.Services.AddSingleton<GatewayMetrics>();
         builder.Services.AddSingleton<RequestBodyLimits>();
 

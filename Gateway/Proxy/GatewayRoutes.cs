@@ -16,6 +16,7 @@ internal static class GatewayRoutes
     public static IReadOnlyList<string> Services { get; } = ["auth", "core", "mcp"];
 
     private static readonly string[] Post = ["POST"];
+    private static readonly string[] Get = ["GET"];
     private static readonly string[] GetOrHead = ["GET", "HEAD"];
 
     /// <summary>
@@ -57,6 +58,15 @@ internal static class GatewayRoutes
         new("openai", "mcp", "/v1/{**rest}", null, GatewayPolicies.Permission(Permissions.ChatUse), RateLimitScope.Api, BodyLimit.Chat),
         new("mcp", "mcp", "/mcp/{**rest}", null, GatewayPolicies.Permission(Permissions.ChatUse), RateLimitScope.Api, BodyLimit.Chat),
     ];
+
+    /// <summary>
+    /// The gateway's own Prometheus endpoint <c>/metrics</c> (mapped by the service defaults): not proxied and not in
+    /// <see cref="Table"/>, but attached to its endpoint like a row, so it is held to the same rules: an identity with
+    /// <c>system:read</c> (admin, manager, or an API key with that scope), rate limited per caller like any API call
+    /// (a scrape every 15 s is a sliver of the budget; floods of bad credentials are limited by IP as everywhere).
+    /// </summary>
+    public static GatewayRoute Metrics { get; } = new(
+        "gateway-metrics", "gateway", "/metrics", Get, GatewayPolicies.Permission(Permissions.SystemRead), RateLimitScope.Api, BodyLimit.Default);
 
     /// <summary>The table as YARP routes; each row's index is its <see cref="RouteConfig.Order"/>.</summary>
     public static IReadOnlyList<RouteConfig> Routes { get; } = [.. Table.Select((row, index) => new RouteConfig
