@@ -1,6 +1,8 @@
 using SmartHub.CoreService.Apis;
 using SmartHub.CoreService.Credits;
+using SmartHub.CoreService.Monitoring;
 using SmartHub.CoreService.Pricing;
+using SmartHub.CoreService.Security;
 using SmartHub.CoreService.Usage;
 using SmartHub.ServiceDefaults.Postgres;
 using SmartHub.ServiceDefaults.Redis;
@@ -14,6 +16,8 @@ builder.AddRedisClient("cache");
 builder.AddSmartHubAuthentication();
 builder.AddCredits();
 builder.AddUsage();
+builder.AddMonitoring();
+builder.AddSecurityReporting();
 
 var app = builder.Build();
 
@@ -28,6 +32,8 @@ app.MapCreditCapsApi();
 app.MapCreditsInternalApi();
 app.MapUsageApi();
 app.MapUsageAdminApi();
+app.MapMonitoringApi();
 app.MapPricingApi();
+app.MapSecurityApi();
 
 app.Run();

@@ -4,6 +4,7 @@ using SmartHub.Gateway.Proxy;
 using SmartHub.Gateway.RateLimiting;
 using SmartHub.Gateway.ResponseTime;
 using SmartHub.Gateway.SecurityHeaders;
+using SmartHub.Gateway.SecurityStatus;
 using SmartHub.ServiceDefaults.Redis;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -18,6 +19,7 @@ builder.AddGatewayRateLimiting();
 builder.AddResponseTimeSamples();
 builder.AddGatewayProxy();
 builder.AddDownstreamHealthChecks();
+builder.AddSecurityStatus();
 
 var app = builder.Build();
 
@@ -33,6 +35,7 @@ app.UseGatewayCors();               // preflights answered here
 app.UseSmartHubAuthentication();
 app.UseGatewayRateLimiting();
 app.UseGatewayAuthorization();      // the route table's policies: allowed requests by their row, the rest by UseAuthorization()
+app.MapSecurityStatus();            // GET /api/v1/security/status: the gateway's own headers, checked live, and core's violations
 app.MapGatewayProxy();
 
 app.Run();

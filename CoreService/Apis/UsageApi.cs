@@ -138,7 +138,7 @@ public static class UsagePeriodParser
         return new UsagePeriod(start, end);
     }
 
-    private static DateTimeOffset ParseTime(string value, bool endOfDay, string name, Dictionary<string, string[]> errors)
+    internal static DateTimeOffset ParseTime(string value, bool endOfDay, string name, Dictionary<string, string[]> errors)
     {
         if (DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
         {

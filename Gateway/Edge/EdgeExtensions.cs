@@ -25,7 +25,8 @@ internal static class EdgeExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<GatewayOptions>>((kestrel, gateway) =>
-            kestrel.Limits.MaxRequestBodySize = Math.Max(gateway.Value.MaxRequestBodyBytes, gateway.Value.MaxChatRequestBodyBytes));
+            kestrel.Limits.MaxRequestBodySize = Math.Max(
+                Math.Max(gateway.Value.MaxRequestBodyBytes, gateway.Value.MaxChatRequestBodyBytes), gateway.Value.MaxCspReportBodyBytes));
 
         var cors = builder.Configuration.GetSection(GatewayCorsOptions.SectionName).Get<GatewayCorsOptions>() ?? new GatewayCorsOptions();
         if (cors.Validate() is { Count: > 0 } corsErrors)
@@ -41,10 +42,8 @@ internal static class EdgeExtensions
 
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, GatewayAuthorizationResultHandler>();
 
-        // The gateway is public: its own /metrics needs system:read and is rate limited, by its row (GatewayRoutes.Metrics).
-        builder.Services.AddSingleton(new MetricsEndpointAccess(endpoint => endpoint
-            .WithMetadata(GatewayRoutes.Metrics)
-            .RequireAuthorization(GatewayRoutes.Metrics.Policy)));
+        // The gateway is public: its own /metrics is held to its route-table row (system:read, rate limited per caller).
+        builder.Services.AddSingleton(new MetricsEndpointAccess(endpoint => GatewayRoutes.AttachOwn(endpoint, GatewayRoutes.MetricsRouteId)));
         builder.Services.AddSingleton<GatewayMetrics>();
         builder.Services.AddSingleton<RequestBodyLimits>();
 

@@ -14,4 +14,11 @@ internal sealed class GatewayOptions
     /// <summary>Largest request body on <c>/v1</c> and <c>/mcp</c> (8 MiB): chat prompts can be big.</summary>
     [Range(1, 1L << 30, ErrorMessage = "Gateway:MaxChatRequestBodyBytes must be between 1 and 1073741824 (1 GiB).")]
     public long MaxChatRequestBodyBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>
+    /// Largest CSP violation report on <c>POST /api/v1/security/csp-report</c> (64 KiB): anyone may send one, and a
+    /// browser's report is a few KiB at most (CoreService enforces the same bound on its own).
+    /// </summary>
+    [Range(1024, 1024 * 1024, ErrorMessage = "Gateway:MaxCspReportBodyBytes must be between 1024 and 1048576 (1 MiB).")]
+    public long MaxCspReportBodyBytes { get; set; } = 64 * 1024;
 }

@@ -14,11 +14,17 @@ internal sealed class RequestBodyLimits(IOptions<GatewayOptions> options)
 {
     private readonly long _default = options.Value.MaxRequestBodyBytes;
     private readonly long _chat = options.Value.MaxChatRequestBodyBytes;
+    private readonly long _cspReport = options.Value.MaxCspReportBodyBytes;
 
     /// <summary>Sets the route's limit on the request; returns the 413 answer when the declared length exceeds it, else null.</summary>
     public Task? Enforce(HttpContext context, GatewayRoute? row)
     {
-        var limit = row?.BodyLimit == BodyLimit.Chat ? _chat : _default;
+        var limit = row?.BodyLimit switch
+        {
+            BodyLimit.Chat => _chat,
+            BodyLimit.CspReport => _cspReport,
+            _ => _default,
+        };
 
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
         {

@@ -23,6 +23,9 @@ internal enum BodyLimit
 
     /// <summary><c>Gateway:MaxChatRequestBodyBytes</c> (8 MiB): chat prompts and MCP tool calls can be large.</summary>
     Chat,
+
+    /// <summary><c>Gateway:MaxCspReportBodyBytes</c> (64 KiB): browsers' CSP violation reports, anonymous, so kept small.</summary>
+    CspReport,
 }
 
 /// <summary>

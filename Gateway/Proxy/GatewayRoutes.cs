@@ -15,6 +15,19 @@ internal static class GatewayRoutes
     /// <summary>The downstream services, in the order their health is reported.</summary>
     public static IReadOnlyList<string> Services { get; } = ["auth", "core", "mcp"];
 
+    /// <summary>
+    /// The <see cref="GatewayRoute.ClusterId"/> of a row the gateway answers itself (mapped with <see cref="MapOwn"/>,
+    /// not forwarded): its policy, rate limit and body limit apply exactly as to a forwarded row.
+    /// </summary>
+    public const string Self = "gateway";
+
+    /// <summary>
+    /// The row of the gateway's own Prometheus endpoint <c>/metrics</c>, mapped by the service defaults and held to its
+    /// row with <see cref="AttachOwn"/>: <c>system:read</c>, rate limited per caller like any API call (a scrape every
+    /// 15 s is a sliver of the budget; floods of bad credentials are limited by IP as everywhere).
+    /// </summary>
+    public const string MetricsRouteId = "gateway-metrics";
+
     private static readonly string[] Post = ["POST"];
     private static readonly string[] Get = ["GET"];
     private static readonly string[] GetOrHead = ["GET", "HEAD"];
@@ -25,7 +38,8 @@ internal static class GatewayRoutes
     /// (and that is not <c>/health</c> or <c>/alive</c>) is a 404.
     /// <list type="bullet">
     /// <item>Anonymous: register, login, refresh, JWKS, the CSP report endpoint (and the gateway's own /health, /alive).</item>
-    /// <item><c>/auth/admin/**</c> needs <c>users:manage</c>; <c>/api/v1/admin/credits/**</c> <c>credits:grant</c>;
+    /// <item><c>/api/v1/security/status</c> and <c>/metrics</c> (answered by the gateway) and
+    /// <c>/api/v1/security/violations</c> need <c>system:read</c>; <c>/auth/admin/**</c> needs <c>users:manage</c>; <c>/api/v1/admin/credits/**</c> <c>credits:grant</c>;
     /// <c>/api/v1/admin/usage</c> <c>monitoring:read</c>; other <c>/api/v1/admin/**</c> <c>system:read</c>;
     /// <c>/api/v1/monitoring/**</c> <c>monitoring:read</c>; <c>/v1/**</c> and <c>/mcp</c> <c>chat:use</c>.</item>
     /// <item>Everything else under <c>/auth</c> and <c>/api</c> needs an authenticated identity (JWT or API key).</item>
@@ -47,7 +61,11 @@ internal static class GatewayRoutes
         new("auth", "auth", "/auth/{**rest}", null, GatewayPolicies.Authenticated, RateLimitScope.Api, BodyLimit.Default),
 
         // ---- CoreService: /api/** --------------------------------------------------------------------------------
-        new("core-csp-report", "core", "/api/v1/security/csp-report", Post, GatewayPolicies.Anonymous, RateLimitScope.Api, BodyLimit.Default),
+        // CSP reports come from browsers, without credentials: limited per client IP (the API bucket of an anonymous
+        // caller), at most 64 KiB each.
+        new("core-csp-report", "core", "/api/v1/security/csp-report", Post, GatewayPolicies.Anonymous, RateLimitScope.Api, BodyLimit.CspReport),
+        new("gateway-security-status", Self, "/api/v1/security/status", GetOrHead, GatewayPolicies.Permission(Permissions.SystemRead), RateLimitScope.Api, BodyLimit.Default),
+        new("core-security-violations", "core", "/api/v1/security/violations", null, GatewayPolicies.Permission(Permissions.SystemRead), RateLimitScope.Api, BodyLimit.Default),
         new("core-admin-credits", "core", "/api/v1/admin/credits/{**rest}", null, GatewayPolicies.Permission(Permissions.CreditsGrant), RateLimitScope.Api, BodyLimit.Default),
         new("core-admin-usage", "core", "/api/v1/admin/usage", null, GatewayPolicies.Permission(Permissions.MonitoringRead), RateLimitScope.Api, BodyLimit.Default),
         new("core-admin", "core", "/api/v1/admin/{**rest}", null, GatewayPolicies.Permission(Permissions.SystemRead), RateLimitScope.Api, BodyLimit.Default),
@@ -57,26 +75,65 @@ internal static class GatewayRoutes
         // ---- McpServer: the OpenAI-compatible API and MCP ---------------------------------------------------------
         new("openai", "mcp", "/v1/{**rest}", null, GatewayPolicies.Permission(Permissions.ChatUse), RateLimitScope.Api, BodyLimit.Chat),
         new("mcp", "mcp", "/mcp/{**rest}", null, GatewayPolicies.Permission(Permissions.ChatUse), RateLimitScope.Api, BodyLimit.Chat),
+
+        // ---- The gateway itself ------------------------------------------------------------------------------------
+        new(MetricsRouteId, Self, "/metrics", Get, GatewayPolicies.Permission(Permissions.SystemRead), RateLimitScope.Api, BodyLimit.Default),
     ];
 
     /// <summary>
-    /// The gateway's own Prometheus endpoint <c>/metrics</c> (mapped by the service defaults): not proxied and not in
-    /// <see cref="Table"/>, but attached to its endpoint like a row, so it is held to the same rules: an identity with
-    /// <c>system:read</c> (admin, manager, or an API key with that scope), rate limited per caller like any API call
-    /// (a scrape every 15 s is a sliver of the budget; floods of bad credentials are limited by IP as everywhere).
+    /// The forwarded rows as YARP routes; each row's index is its <see cref="RouteConfig.Order"/> (the rows the
+    /// gateway answers itself keep their index as their endpoint's order, see <see cref="MapOwn"/>).
     /// </summary>
-    public static GatewayRoute Metrics { get; } = new(
-        "gateway-metrics", "gateway", "/metrics", Get, GatewayPolicies.Permission(Permissions.SystemRead), RateLimitScope.Api, BodyLimit.Default);
+    public static IReadOnlyList<RouteConfig> Routes { get; } = [.. Table
+        .Select((row, index) => (row, index))
+        .Where(r => r.row.ClusterId != Self)
+        .Select(r => new RouteConfig
+        {
+            RouteId = r.row.RouteId,
+            ClusterId = r.row.ClusterId,
+            Order = r.index,
+            AuthorizationPolicy = r.row.Policy,
+            Match = new RouteMatch { Path = r.row.Path, Methods = r.row.Methods },
+        })];
 
-    /// <summary>The table as YARP routes; each row's index is its <see cref="RouteConfig.Order"/>.</summary>
-    public static IReadOnlyList<RouteConfig> Routes { get; } = [.. Table.Select((row, index) => new RouteConfig
+    /// <summary>
+    /// Maps a row the gateway answers itself (<see cref="Self"/>) to <paramref name="handler"/>: its path, methods and
+    /// order from the table, the row attached as metadata (rate limit, body limit, the authorization fast path), and
+    /// its policy as the endpoint's authorization.
+    /// </summary>
+    public static RouteHandlerBuilder MapOwn(IEndpointRouteBuilder app, string routeId, Delegate handler)
     {
-        RouteId = row.RouteId,
-        ClusterId = row.ClusterId,
-        Order = index,
-        AuthorizationPolicy = row.Policy,
-        Match = new RouteMatch { Path = row.Path, Methods = row.Methods },
-    })];
+        ArgumentNullException.ThrowIfNull(app);
+        var row = OwnRow(routeId).Row;
+        return AttachOwn(row.Methods is null ? app.Map(row.Path, handler) : app.MapMethods(row.Path, row.Methods, handler), routeId);
+    }
+
+    /// <summary>
+    /// Holds an endpoint mapped elsewhere (the service defaults' <c>/metrics</c>) to its row (<see cref="Self"/>): order,
+    /// the row as metadata, and its policy as the endpoint's authorization, as <see cref="MapOwn"/> does.
+    /// </summary>
+    public static TBuilder AttachOwn<TBuilder>(TBuilder endpoint, string routeId)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var (row, index) = OwnRow(routeId);
+        endpoint.WithOrder(index).WithMetadata(row);
+        return row.Policy switch
+        {
+            GatewayPolicies.Anonymous => endpoint.AllowAnonymous(),
+            GatewayPolicies.Authenticated => endpoint.RequireAuthorization(),
+            _ => endpoint.RequireAuthorization(row.Policy),
+        };
+    }
+
+    private static (GatewayRoute Row, int Index) OwnRow(string routeId)
+    {
+        var index = Table.Select((row, i) => (row, i)).Single(r => string.Equals(r.row.RouteId, routeId, StringComparison.Ordinal)).i;
+        var row = Table[index];
+        return row.ClusterId == Self
+            ? (row, index)
+            : throw new InvalidOperationException($"Route '{routeId}' is forwarded to '{row.ClusterId}', not answered by the gateway.");
+    }
 
     /// <summary>The named (non-special) policies the table refers to; each must be registered at start-up.</summary>
     public static IReadOnlyList<string> NamedPolicies { get; } = [.. Table

@@ -42,18 +42,24 @@ internal sealed class SecurityHeaderValues
     // The CSP template split at its nonce placeholders: string.Join(nonce, parts) builds it in one allocation.
     private readonly string[] _cspParts;
 
-    private SecurityHeaderValues(bool development, string cspTemplate)
+    private SecurityHeaderValues(bool development, string cspTemplate, SecurityHeader sent)
     {
         IsDevelopment = development;
         CspTemplate = cspTemplate;
+        Sent = sent;
         _cspParts = cspTemplate.Split(NoncePlaceholder);
     }
 
     /// <summary>Development: HSTS off (local http), a relaxed CSP. Any other environment: strict.</summary>
     public bool IsDevelopment { get; }
 
-    /// <summary>Sent outside Development only: a browser that saw it would refuse http://localhost for a year.</summary>
-    public bool SendStrictTransportSecurity => !IsDevelopment;
+    /// <summary>The headers written (<see cref="SecurityHeaderOptions"/>); the others are removed from every response.</summary>
+    public SecurityHeader Sent { get; }
+
+    /// <summary>By default outside Development only: a browser that saw it would refuse http://localhost for a year.</summary>
+    public bool SendStrictTransportSecurity => Sends(SecurityHeader.StrictTransportSecurity);
+
+    public bool Sends(SecurityHeader header) => (Sent & header) == header;
 
     /// <summary>The Content-Security-Policy with <c>{nonce}</c> where the request's nonce goes.</summary>
     public string CspTemplate { get; }
@@ -67,7 +73,8 @@ internal sealed class SecurityHeaderValues
         development: false,
         "default-src 'none'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; "
             + "font-src 'self'; connect-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'none'; "
-            + "frame-ancestors 'none'; form-action 'self'; report-uri " + CspReportPath);
+            + "frame-ancestors 'none'; form-action 'self'; report-uri " + CspReportPath,
+        SecurityHeader.All);
 
     /// <summary>
     /// Development: same-origin by default, inline styles allowed (browser dev tools and error pages use them; a nonce
@@ -80,12 +87,22 @@ internal sealed class SecurityHeaderValues
         "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
             + "font-src 'self' data:; "
             + "connect-src 'self' http://localhost:* http://127.0.0.1:* ws://localhost:* ws://127.0.0.1:* wss://localhost:*; "
-            + "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'; report-uri " + CspReportPath);
+            + "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'; report-uri " + CspReportPath,
+        SecurityHeader.All & ~SecurityHeader.StrictTransportSecurity);
 
     public static SecurityHeaderValues For(IHostEnvironment environment)
     {
         ArgumentNullException.ThrowIfNull(environment);
         return environment.IsDevelopment() ? Development : Production;
+    }
+
+    /// <summary>The environment's values with the headers <paramref name="options"/> turns on or off.</summary>
+    public static SecurityHeaderValues For(IHostEnvironment environment, SecurityHeaderOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var values = For(environment);
+        var sent = options.Resolve(values.Sent);
+        return sent == values.Sent ? values : new SecurityHeaderValues(values.IsDevelopment, values.CspTemplate, sent);
     }
 
     public string ContentSecurityPolicy(string nonce) => string.Join(nonce, _cspParts);

@@ -37,7 +37,8 @@ public readonly record struct HoldResult(CreditHold? Hold, CreditAnswer<Reservat
 /// answers ~4x the requests per second). A lease is one reservation of <see cref="CreditLeaseOptions.Factor"/> times
 /// the opening request's hold; each request takes its own hold (prompt plus output limit) from what the lease has left
 /// and gives back what it did not spend; the lease takes requests for <see cref="CreditLeaseOptions.MaxAge"/> (or until
-/// idle), then is captured for the sum of what its requests cost, and the rest is released.
+/// idle), then is captured for the sum of what its requests cost, and the rest is released. A lease past half its age
+/// that is still in use has its successor reserved ahead, so that requests do not wait for the ledger at the handover.
 /// <para>
 /// Limits still hold everywhere: a lease is an ordinary reservation, checked against the balance and the user's and the
 /// key's monthly caps, so replicas with leases of the same user can never spend more than the user has. A lease is sized
@@ -104,6 +105,14 @@ public sealed partial class CreditLeases(
                     if (TryTake(lease, request, now))
                     {
                         Interlocked.Increment(ref _leasedHolds);
+                        if (account.Opening is null && now >= account.OwnUntil && timeProvider.GetElapsedTime(lease.OpenedAt, now) >= options.MaxAge / 2)
+                        {
+                            // Renewal ahead: the next lease is reserved while this one still serves, so that no request
+                            // waits for the ledger when this one closes. It replaces this one when it is held.
+                            account.Opening = OpenAsync(account, request);
+                            ObserveRenewal(account.Opening);
+                        }
+
                         return new HoldResult(new CreditHold(lease.ReservationId, request.Amount, lease), null);
                     }
 
@@ -324,6 +333,15 @@ public sealed partial class CreditLeases(
         }
     }
 
+    /// <summary>A renewal nobody awaits: its failure (CoreService down) is logged; the next request tries again.</summary>
+    private void ObserveRenewal(Task<CreditLease?> renewal) =>
+        renewal.ContinueWith(
+            static (task, state) => LogRenewalFailed((ILogger)state!, task.Exception!.GetBaseException().Message),
+            logger,
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+
     private async Task<HoldResult> ReserveOwnAsync(HoldRequest request, LeaseAccount? account)
     {
         var answer = await credits.ReserveAsync(
@@ -385,6 +403,9 @@ public sealed partial class CreditLeases(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Credit lease {Reservation} could not be settled ({Accrued} credits): the ledger's expiry charges it from its usage records")]
     private static partial void LogSettleFailed(ILogger logger, Exception exception, Guid reservation, long accrued);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A credit lease could not be renewed ahead: {Reason}")]
+    private static partial void LogRenewalFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stopped with {Count} credit leases still settling: the ledger's expiry charges them from their usage records")]
     private static partial void LogUnsettledAtStop(ILogger logger, int count);

@@ -58,7 +58,9 @@ public sealed class GraphFixture : IAsyncLifetime
             .WithEnvironment("RateLimits__Auth__PermitsPerSecond", "1000")
             .WithEnvironment("RateLimits__Auth__Burst", "2000")
             .WithEnvironment("RateLimits__Api__PermitsPerSecond", "1000")
-            .WithEnvironment("RateLimits__Api__Burst", "2000");
+            .WithEnvironment("RateLimits__Api__Burst", "2000")
+            // HSTS is off in Development by default; on here, so the security status of the graph has every header.
+            .WithEnvironment("Gateway__SecurityHeaders__StrictTransportSecurity__Enabled", "true");
         // Revocations are replayed from authdb into Redis every minute; every 2 s here, so the test of a lost marker is quick.
         _builder.CreateResourceBuilder<ProjectResource>("auth")
             .WithEnvironment("Auth__RevocationReplayInterval", "00:00:02");
@@ -68,7 +70,12 @@ public sealed class GraphFixture : IAsyncLifetime
             // Usage entries a stopped consumer left unacknowledged are taken over after 1 s here (30 s by default).
             .WithEnvironment("Usage__ClaimMinIdle", "00:00:01")
             .WithEnvironment("Usage__ClaimInterval", "00:00:00.500")
-            .WithEnvironment("Usage__PollInterval", "00:00:00.100");
+            .WithEnvironment("Usage__PollInterval", "00:00:00.100")
+            // The same for response-time samples; and the retention and baseline job every 2 s (hourly by default).
+            .WithEnvironment("Monitoring__ClaimMinIdle", "00:00:01")
+            .WithEnvironment("Monitoring__ClaimInterval", "00:00:00.500")
+            .WithEnvironment("Monitoring__PollInterval", "00:00:00.100")
+            .WithEnvironment("Monitoring__MaintenanceInterval", "00:00:02");
         // The fake deployments fail on purpose in some tests; circuits opening would make later tests of the collection
         // depend on their order. Circuit breaking is covered by the router's unit tests.
         _builder.CreateResourceBuilder<ProjectResource>("mcp")

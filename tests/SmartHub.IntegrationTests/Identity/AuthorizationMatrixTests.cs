@@ -30,6 +30,8 @@ public sealed class AuthorizationMatrixTests(GraphFixture graph)
         { "GET",  "/api/v1/whoami",                        "N    A    A   A     A   N       N       N" },
         { "GET",  "/api/v1/monitoring/overview",           "N    F    A   A     F   N       N       N" },
         { "GET",  "/api/v1/admin/settings",                "N    F    A   A     F   N       N       N" },
+        { "GET",  "/api/v1/security/status",               "N    F    A   A     F   N       N       N" },
+        { "GET",  "/api/v1/security/violations",           "N    F    A   A     F   N       N       N" },
         { "GET",  "/v1/status",                            "N    A    A   A     A   N       N       N" },
         { "POST", "/mcp",                                  "N    A    A   A     A   N       N       N" },
     };

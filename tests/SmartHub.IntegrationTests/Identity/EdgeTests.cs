@@ -50,51 +50,39 @@ public sealed class EdgeTests(GraphFixture graph)
     }
 
     [Fact]
-    public async Task A_proxied_request_leaves_its_response_time_sample_in_the_redis_stream()
+    public async Task A_proxied_request_leaves_its_response_time_sample_which_CoreService_stores()
     {
         var user = await graph.NewUserAsync();
         using var client = graph.Client(bearer: user.Tokens.AccessToken, replica: 2);
         var correlationId = Guid.NewGuid().ToString("N");
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/whoami");
         request.Headers.Add("X-Correlation-ID", correlationId);
-        var sent = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var sent = DateTimeOffset.UtcNow;
         using var response = await client.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
-        // One stream entry per batch: {v, batch, count, samples: JSON array}. The writer flushes every 250 ms.
-        await using var redis = await SmartHub.ServiceDefaults.Redis.RedisConnection.ConnectAsync(
-            SmartHub.ServiceDefaults.Redis.RedisOptions.Parse((await graph.App.GetConnectionStringAsync("cache"))!));
-        System.Text.Json.JsonElement? found = null;
+        // The gateway writes batches to telemetry:response-times every 250 ms; CoreService stores them in coredb.
+        await using var coredb = Npgsql.NpgsqlDataSource.Create((await graph.App.GetConnectionStringAsync("coredb"))!);
+        (string Service, string Method, string Endpoint, string Path, short Status, double DurationMs, string Tier, DateTime At)? found = null;
         await Poll.UntilAsync(async () =>
         {
-            var entries = (await redis.ExecuteAsync("XREVRANGE", ["telemetry:response-times", "+", "-", "COUNT", 200])).AsArray();
-            foreach (var entry in entries)
+            await using var command = coredb.CreateCommand(
+                "SELECT service, method, endpoint, path, status, duration_ms, tier, at FROM response_time_samples WHERE correlation_id = $1");
+            command.Parameters.AddWithValue(correlationId);
+            await using var reader = await command.ExecuteReaderAsync();
+            if (await reader.ReadAsync())
             {
-                var fields = entry.AsArray()[1].AsArray();
-                var map = Enumerable.Range(0, fields.Count / 2).ToDictionary(i => fields[2 * i].AsString()!, i => fields[(2 * i) + 1].AsString()!);
-                Assert.Equal("1", map["v"]);
-                using var samples = System.Text.Json.JsonDocument.Parse(map["samples"]);
-                Assert.Equal(int.Parse(map["count"], System.Globalization.CultureInfo.InvariantCulture), samples.RootElement.GetArrayLength());
-                foreach (var sample in samples.RootElement.EnumerateArray())
-                {
-                    if (sample.GetProperty("correlation_id").GetString() == correlationId)
-                    {
-                        found = sample.Clone();
-                    }
-                }
+                found = (reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt16(4), reader.GetDouble(5), reader.GetString(6), reader.GetDateTime(7));
             }
 
             return found is not null;
-        }, TimeSpan.FromSeconds(10), "the sample of the request in telemetry:response-times");
+        }, TimeSpan.FromSeconds(10), "the sample of the request in coredb");
 
         var s = found!.Value;
-        Assert.Equal("core", s.GetProperty("route").GetString());
-        Assert.Equal("/api/v1/whoami", s.GetProperty("path").GetString());
-        Assert.Equal("GET", s.GetProperty("method").GetString());
-        Assert.Equal(200, s.GetProperty("status").GetInt32());
-        Assert.Equal("core", s.GetProperty("service").GetString());
-        Assert.InRange(s.GetProperty("duration_ms").GetDouble(), 0.001, 10_000);
-        Assert.InRange(s.GetProperty("time").GetInt64(), sent - 1_000, sent + 60_000);
+        Assert.Equal(("core", "GET", "/api/v1/whoami", "/api/v1/whoami", (short)200), (s.Service, s.Method, s.Endpoint, s.Path, s.Status));
+        Assert.Equal("medium", s.Tier);
+        Assert.InRange(s.DurationMs, 0.001, 10_000);
+        Assert.InRange(new DateTimeOffset(s.At, TimeSpan.Zero), sent.AddSeconds(-1), sent.AddSeconds(60));
     }
 
     [Fact]

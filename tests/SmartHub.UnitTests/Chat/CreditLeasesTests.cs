@@ -70,6 +70,30 @@ public sealed class CreditLeasesTests : IDisposable
     }
 
     [Fact]
+    public async Task A_lease_in_use_past_half_its_age_is_renewed_ahead_and_handed_over()
+    {
+        var leases = Leases();
+        var first = Held(await leases.HoldAsync(Request(10), CancellationToken.None));
+        await leases.SettleAsync(first, 1);
+
+        _clock.Advance(TimeSpan.FromMilliseconds(150));
+        var second = Held(await leases.HoldAsync(Request(10), CancellationToken.None)); // still young: no renewal
+        Assert.Equal(1, _ledger.Reserves);
+        _clock.Advance(TimeSpan.FromMilliseconds(400));
+        var third = Held(await leases.HoldAsync(Request(10), CancellationToken.None)); // past half: served, and renewed ahead
+
+        Assert.Equal(first.ReservationId, third.ReservationId);
+        await MemoryLedger.WaitIdleAsync(() => _ledger.Reserves == 2);
+        var fourth = Held(await leases.HoldAsync(Request(10), CancellationToken.None));
+        Assert.NotEqual(first.ReservationId, fourth.ReservationId); // the successor took over
+        await leases.SettleAsync(second, 2);
+        await leases.SettleAsync(third, 3);
+        await MemoryLedger.WaitIdleAsync(() => _ledger.Captures == 1); // the old lease settles when its last request does
+        Assert.Equal(10_000 - 6, _ledger.Balance);
+        await leases.SettleAsync(fourth, 4);
+    }
+
+    [Fact]
     public async Task An_idle_lease_settles_before_its_age_is_up()
     {
         var leases = Leases();

@@ -38,6 +38,11 @@ public sealed class RouteTableAppFixture : IAsyncLifetime
 
         var app = builder.Build();
         app.UseRouting();
+        foreach (var own in GatewayRoutes.Table.Where(row => row.ClusterId == GatewayRoutes.Self))
+        {
+            GatewayRoutes.MapOwn(app, own.RouteId, () => "answered by the gateway");
+        }
+
         app.Use((HttpContext context, RequestDelegate _) =>
         {
             var endpoint = context.GetEndpoint();
@@ -95,6 +100,7 @@ public sealed class GatewayRouteTableTests(RouteTableAppFixture fixture) : IClas
         { "DELETE", "/auth/register", "auth default" },
         { "POST", "/auth/.well-known/jwks.json", "auth default" },
         { "GET", "/api/v1/security/csp-report", "core default" },
+        { "POST", "/api/v1/security/status", "core default" },
 
         // Anything else under /auth needs an identity; /auth/admin/** users:manage.
         { "GET", "/auth/me", "auth default" },
@@ -124,6 +130,13 @@ public sealed class GatewayRouteTableTests(RouteTableAppFixture fixture) : IClas
         { "GET", "/api/v1/monitoring/overview", "core-monitoring perm:monitoring:read" },
         { "GET", "/api/v1/monitoring", "core-monitoring perm:monitoring:read" },
         { "GET", "/api/v2/admin/settings", "core default" },
+
+        // Security reporting: the status (answered by the gateway itself) and the violations need system:read.
+        { "GET", "/api/v1/security/status", "gateway-security-status perm:system:read" },
+        { "GET", "/metrics", "gateway-metrics perm:system:read" },
+        { "GET", "/api/v1/security/violations", "core-security-violations perm:system:read" },
+        { "GET", "/API/V1/Security/Violations/", "core-security-violations perm:system:read" },
+        { "GET", "/api/v1/security", "core default" },
 
         // The OpenAI surface and MCP: chat:use.
         { "POST", "/v1/chat/completions", "openai perm:chat:use" },
@@ -179,8 +192,11 @@ public sealed class GatewayRouteTableTests(RouteTableAppFixture fixture) : IClas
     public void Rows_are_unique_ordered_and_point_at_known_services()
     {
         Assert.Equal(GatewayRoutes.Table.Count, GatewayRoutes.Table.Select(row => row.RouteId).Distinct(StringComparer.OrdinalIgnoreCase).Count());
-        Assert.All(GatewayRoutes.Table, row => Assert.Contains(row.ClusterId, GatewayRoutes.Services));
-        Assert.Equal(Enumerable.Range(0, GatewayRoutes.Table.Count), GatewayRoutes.Routes.Select(route => route.Order!.Value));
+        Assert.All(GatewayRoutes.Table, row => Assert.Contains(row.ClusterId, GatewayRoutes.Services.Append(GatewayRoutes.Self)));
+        // Forwarded rows become YARP routes ordered by their index; the gateway's own rows are endpoints, not routes.
+        Assert.Equal(
+            GatewayRoutes.Table.Select((row, index) => (row, index)).Where(r => r.row.ClusterId != GatewayRoutes.Self).Select(r => r.index),
+            GatewayRoutes.Routes.Select(route => route.Order!.Value));
         Assert.All(GatewayRoutes.Routes, route => Assert.Equal(GatewayRoutes.Find(route.RouteId)!.Policy, route.AuthorizationPolicy));
     }
 
@@ -191,6 +207,8 @@ public sealed class GatewayRouteTableTests(RouteTableAppFixture fixture) : IClas
         {
             var (scope, body) = row.Path switch
             {
+                "/api/v1/security/csp-report" => (RateLimitScope.Api, BodyLimit.CspReport), // anonymous: the API bucket per client IP, 64 KiB
+                "/metrics" => (RateLimitScope.Api, BodyLimit.Default), // the gateway's own Prometheus endpoint: a GET, per caller
                 var p when p.StartsWith("/auth", StringComparison.Ordinal) && row.Policy == GatewayPolicies.Anonymous => (RateLimitScope.Auth, BodyLimit.Default),
                 var p when p.StartsWith("/auth", StringComparison.Ordinal) => (RateLimitScope.Api, BodyLimit.Default),
                 var p when p.StartsWith("/api", StringComparison.Ordinal) => (RateLimitScope.Api, BodyLimit.Default),
