@@ -7,8 +7,8 @@ namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
 /// The defaults every SmartHub service shares, shaped like Aspire's ServiceDefaults template:
-/// telemetry, health checks, JSON logs with correlation ids, HttpClient defaults (service
-/// discovery, timeouts, idempotent retries) and ProblemDetails.
+/// telemetry (OTLP, and Prometheus at <c>/metrics</c>), health checks, JSON logs with correlation ids,
+/// HttpClient defaults (service discovery, timeouts, idempotent retries) and ProblemDetails.
 /// </summary>
 public static class Extensions
 {
@@ -21,6 +21,7 @@ public static class Extensions
 
         builder.ConfigureStructuredLogging();
         builder.ConfigureOpenTelemetry();
+        builder.AddPrometheusMetrics();
         builder.AddDefaultHealthChecks();
         builder.AddServiceDiscovery();
         builder.AddHttpClientDefaults();
@@ -32,8 +33,8 @@ public static class Extensions
 
     /// <summary>
     /// Adds the default middleware (span enrichment, correlation id, exception handler and status code pages, all
-    /// answering with ProblemDetails) and maps <c>/health</c> and <c>/alive</c>. Call it right
-    /// after <c>Build()</c>, before the service's own middleware and endpoints.
+    /// answering with ProblemDetails) and maps <c>/health</c>, <c>/alive</c> and <c>/metrics</c> (Prometheus).
+    /// Call it right after <c>Build()</c>, before the service's own middleware and endpoints.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
@@ -43,6 +44,7 @@ public static class Extensions
         app.UseCorrelationId();
         app.UseDefaultProblemDetails();
         app.MapDefaultHealthEndpoints();
+        app.MapPrometheusMetrics();
 
         return app;
     }

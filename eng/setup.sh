@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prerequisites of SmartHub, installed or checked; called by `./smarthub.sh setup|run|test`.
 #   - .NET 10 SDK (checked; install instructions printed when missing)
-#   - PostgreSQL server binaries, redis-server, util-linux (setpriv, runuser): installed with
-#     apt-get when missing (as root or with passwordless sudo), without starting system services
+#   - PostgreSQL server binaries, redis-server, util-linux (setpriv, runuser), promtool (package prometheus: the
+#     tests check deploy/prometheus's alert rules with it): installed with apt-get when missing (as root or with
+#     passwordless sudo), without starting system services
 #   - eng/local-feed with System.IO.Hashing, packed from the SDK's own copy when the NuGet
 #     registry lacks the version pinned in Directory.Packages.props (Yarp.ReverseProxy needs it)
 # Idempotent, and quick when everything is already present (no network, no apt-get).
@@ -73,6 +74,8 @@ missing_packages() {
   local pkgs=()
   pg_bindir >/dev/null || pkgs+=(postgresql)
   redis_server >/dev/null || pkgs+=(redis-server)
+  # promtool checks and unit-tests deploy/prometheus/smarthub-alerts.yml in the tests (no Prometheus server is run).
+  find_prog promtool >/dev/null || pkgs+=(prometheus)
   if is_root; then
     # The AppHost runs PostgreSQL as the unprivileged `postgres` user (created by the
     # postgresql packages) through setpriv/runuser (util-linux).
@@ -94,7 +97,7 @@ install_packages() {
   local pkgs=("$@")
   local cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${pkgs[*]}"
   if ! have apt-get; then
-    die "missing: ${pkgs[*]}. Install them with your package manager (PostgreSQL server, Redis server, util-linux) and run this again."
+    die "missing: ${pkgs[*]}. Install them with your package manager (PostgreSQL server, Redis server, util-linux, Prometheus' promtool) and run this again."
   fi
   if is_root; then
     SUDO=''
@@ -133,7 +136,7 @@ check_system() {
   if is_root && ! id -u "$PG_USER" >/dev/null 2>&1; then
     die "user '$PG_USER' (PostgreSQL runs as it when the AppHost runs as root) is missing. Create it: adduser --system --group --home /var/lib/postgresql $PG_USER"
   fi
-  ok "PostgreSQL $("$(pg_bindir)/postgres" --version | awk '{print $3}'), $("$(redis_server)" --version | awk '{print $1, $3}' | sed 's/v=//')"
+  ok "PostgreSQL $("$(pg_bindir)/postgres" --version | awk '{print $3}'), $("$(redis_server)" --version | awk '{print $1, $3}' | sed 's/v=//'), promtool $("$(find_prog promtool)" --version 2>&1 | awk 'NR==1 {print $3}')"
 }
 
 # When root, PostgreSQL runs as $PG_USER: it must be able to reach the state folder.

@@ -2,7 +2,9 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using SmartHub.Gateway.Proxy;
 using SmartHub.Gateway.Telemetry;
+using SmartHub.ServiceDefaults.Metrics;
 
 namespace SmartHub.Gateway.Edge;
 
@@ -12,7 +14,7 @@ internal static class EdgeExtensions
     public const string CacheName = "cache";
 
     /// <summary>
-    /// The edge's options and services: body limits, CORS, error bodies for 401/403, metrics.
+    /// The edge's options and services: body limits, CORS, error bodies for 401/403, metrics (and who may read /metrics).
     /// Redis going down degrades the gateway (local rate limits, samples kept in memory) but does not make it unready,
     /// so its health check reports Degraded instead of Unhealthy.
     /// </summary>
@@ -39,6 +41,9 @@ internal static class EdgeExtensions
         }
 
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, GatewayAuthorizationResultHandler>();
+
+        // The gateway is public: its own /metrics is held to its route-table row (system:read, rate limited per caller).
+        builder.Services.AddSingleton(new MetricsEndpointAccess(endpoint => GatewayRoutes.AttachOwn(endpoint, GatewayRoutes.MetricsRouteId)));
         builder.Services.AddSingleton<GatewayMetrics>();
         builder.Services.AddSingleton<RequestBodyLimits>();
 

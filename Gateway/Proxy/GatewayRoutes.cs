@@ -21,7 +21,15 @@ internal static class GatewayRoutes
     /// </summary>
     public const string Self = "gateway";
 
+    /// <summary>
+    /// The row of the gateway's own Prometheus endpoint <c>/metrics</c>, mapped by the service defaults and held to its
+    /// row with <see cref="AttachOwn"/>: <c>system:read</c>, rate limited per caller like any API call (a scrape every
+    /// 15 s is a sliver of the budget; floods of bad credentials are limited by IP as everywhere).
+    /// </summary>
+    public const string MetricsRouteId = "gateway-metrics";
+
     private static readonly string[] Post = ["POST"];
+    private static readonly string[] Get = ["GET"];
     private static readonly string[] GetOrHead = ["GET", "HEAD"];
 
     /// <summary>
@@ -30,8 +38,8 @@ internal static class GatewayRoutes
     /// (and that is not <c>/health</c> or <c>/alive</c>) is a 404.
     /// <list type="bullet">
     /// <item>Anonymous: register, login, refresh, JWKS, the CSP report endpoint (and the gateway's own /health, /alive).</item>
-    /// <item><c>/api/v1/security/status</c> (answered by the gateway) and <c>/api/v1/security/violations</c> need
-    /// <c>system:read</c>; <c>/auth/admin/**</c> needs <c>users:manage</c>; <c>/api/v1/admin/credits/**</c> <c>credits:grant</c>;
+    /// <item><c>/api/v1/security/status</c> and <c>/metrics</c> (answered by the gateway) and
+    /// <c>/api/v1/security/violations</c> need <c>system:read</c>; <c>/auth/admin/**</c> needs <c>users:manage</c>; <c>/api/v1/admin/credits/**</c> <c>credits:grant</c>;
     /// <c>/api/v1/admin/usage</c> <c>monitoring:read</c>; other <c>/api/v1/admin/**</c> <c>system:read</c>;
     /// <c>/api/v1/monitoring/**</c> <c>monitoring:read</c>; <c>/v1/**</c> and <c>/mcp</c> <c>chat:use</c>.</item>
     /// <item>Everything else under <c>/auth</c> and <c>/api</c> needs an authenticated identity (JWT or API key).</item>
@@ -67,6 +75,9 @@ internal static class GatewayRoutes
         // ---- McpServer: the OpenAI-compatible API and MCP ---------------------------------------------------------
         new("openai", "mcp", "/v1/{**rest}", null, GatewayPolicies.Permission(Permissions.ChatUse), RateLimitScope.Api, BodyLimit.Chat),
         new("mcp", "mcp", "/mcp/{**rest}", null, GatewayPolicies.Permission(Permissions.ChatUse), RateLimitScope.Api, BodyLimit.Chat),
+
+        // ---- The gateway itself ------------------------------------------------------------------------------------
+        new(MetricsRouteId, Self, "/metrics", Get, GatewayPolicies.Permission(Permissions.SystemRead), RateLimitScope.Api, BodyLimit.Default),
     ];
 
     /// <summary>
@@ -93,22 +104,35 @@ internal static class GatewayRoutes
     public static RouteHandlerBuilder MapOwn(IEndpointRouteBuilder app, string routeId, Delegate handler)
     {
         ArgumentNullException.ThrowIfNull(app);
-        var index = Table.Select((row, i) => (row, i)).Single(r => string.Equals(r.row.RouteId, routeId, StringComparison.Ordinal)).i;
-        var row = Table[index];
-        if (row.ClusterId != Self)
-        {
-            throw new InvalidOperationException($"Route '{routeId}' is forwarded to '{row.ClusterId}', not answered by the gateway.");
-        }
+        var row = OwnRow(routeId).Row;
+        return AttachOwn(row.Methods is null ? app.Map(row.Path, handler) : app.MapMethods(row.Path, row.Methods, handler), routeId);
+    }
 
-        var endpoint = (row.Methods is null ? app.Map(row.Path, handler) : app.MapMethods(row.Path, row.Methods, handler))
-            .WithOrder(index)
-            .WithMetadata(row);
+    /// <summary>
+    /// Holds an endpoint mapped elsewhere (the service defaults' <c>/metrics</c>) to its row (<see cref="Self"/>): order,
+    /// the row as metadata, and its policy as the endpoint's authorization, as <see cref="MapOwn"/> does.
+    /// </summary>
+    public static TBuilder AttachOwn<TBuilder>(TBuilder endpoint, string routeId)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var (row, index) = OwnRow(routeId);
+        endpoint.WithOrder(index).WithMetadata(row);
         return row.Policy switch
         {
             GatewayPolicies.Anonymous => endpoint.AllowAnonymous(),
             GatewayPolicies.Authenticated => endpoint.RequireAuthorization(),
             _ => endpoint.RequireAuthorization(row.Policy),
         };
+    }
+
+    private static (GatewayRoute Row, int Index) OwnRow(string routeId)
+    {
+        var index = Table.Select((row, i) => (row, i)).Single(r => string.Equals(r.row.RouteId, routeId, StringComparison.Ordinal)).i;
+        var row = Table[index];
+        return row.ClusterId == Self
+            ? (row, index)
+            : throw new InvalidOperationException($"Route '{routeId}' is forwarded to '{row.ClusterId}', not answered by the gateway.");
     }
 
     /// <summary>The named (non-special) policies the table refers to; each must be registered at start-up.</summary>

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.ComponentModel.DataAnnotations;
 using System.Security.Cryptography;
 using System.Text.Json;
+using SmartHub.McpServer.Chat;
 using SmartHub.McpServer.Providers;
 using SmartHub.ServiceDefaults.Logging;
 using SmartHub.ServiceDefaults.Redis;
@@ -46,7 +47,7 @@ public sealed record CachedAnswer(string? Content, string FinishReason, int Prom
 /// model, messages, sampling parameters, output limit, stop sequences, tools, tool choice, seed, response format (and
 /// the user, in the default <c>User</c> scope). Redis being slow or down never fails a request: the cache is skipped.
 /// </summary>
-public sealed class ChatCache(IRedisClient redis, ChatCacheOptions options, ILogger<ChatCache> logger, TimeProvider timeProvider)
+public sealed class ChatCache(IRedisClient redis, ChatCacheOptions options, ChatMetrics metrics, ILogger<ChatCache> logger, TimeProvider timeProvider)
 {
     public const string KeyPrefix = "chat:cache:v1:";
 
@@ -99,10 +100,13 @@ public sealed class ChatCache(IRedisClient redis, ChatCacheOptions options, ILog
         try
         {
             var bytes = await redis.GetBytesAsync(key, timeout.Token).ConfigureAwait(false);
-            return bytes is null ? null : JsonSerializer.Deserialize(bytes, ChatCacheJsonContext.Default.CachedAnswer);
+            var answer = bytes is null ? null : JsonSerializer.Deserialize(bytes, ChatCacheJsonContext.Default.CachedAnswer);
+            metrics.CacheLookup(answer is null ? "miss" : "hit");
+            return answer;
         }
         catch (Exception exception) when (IsCacheFailure(exception, cancellationToken))
         {
+            metrics.CacheLookup("error");
             Skipped("lookup", exception);
             return null;
         }

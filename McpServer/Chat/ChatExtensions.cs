@@ -33,6 +33,7 @@ public static class ChatExtensions
         builder.Services.AddSingleton(services => services.GetRequiredService<IOptions<InternalOptions>>().Value);
         builder.Services.AddHttpClient(PriceList.HttpClientName);
         builder.Services.AddSingleton<PriceList>();
+        builder.Services.AddSingleton<ChatMetrics>();
         builder.Services.AddSingleton<ChatCache>();
         builder.Services.AddSingleton<Settlements>();
         builder.Services.AddHostedService(services => services.GetRequiredService<Settlements>());

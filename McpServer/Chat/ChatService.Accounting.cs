@@ -191,7 +191,10 @@ public sealed partial class ChatService
     private Task SettleAsync(Reservation reservation, long? cost) =>
         reservation.Hold is { } hold ? leases.SettleAsync(hold, cost) : Task.CompletedTask;
 
-    /// <summary>Records usage for the request (one record, whatever happened) and returns <paramref name="outcome"/>.</summary>
+    /// <summary>
+    /// Records usage for the request (one record, whatever happened) and its metrics (<see cref="ChatMetrics"/>), and
+    /// returns <paramref name="outcome"/>.
+    /// </summary>
     private ChatOutcome Finish(CallState call, ChatOutcome outcome)
     {
         if (!call.Record)
@@ -201,6 +204,8 @@ public sealed partial class ChatService
 
         var now = timeProvider.GetTimestamp();
         var provider = outcome.Provider ?? call.Provider;
+        var elapsed = timeProvider.GetElapsedTime(call.Started, now);
+        TimeSpan? firstToken = call.FirstTokenAt is { } first ? timeProvider.GetElapsedTime(call.Started, first) : null;
         usage.Enqueue(new UsageRecord(
             call.RequestId,
             call.StartedAt,
@@ -211,11 +216,12 @@ public sealed partial class ChatService
             outcome.Usage.PromptTokens,
             outcome.Usage.CompletionTokens,
             outcome.Credits,
-            timeProvider.GetElapsedTime(call.Started, now).TotalMilliseconds,
-            call.FirstTokenAt is { } first ? timeProvider.GetElapsedTime(call.Started, first).TotalMilliseconds : null,
+            elapsed.TotalMilliseconds,
+            firstToken?.TotalMilliseconds,
             outcome.Status,
             outcome.CacheHit,
             call.ReservationId));
+        metrics.RequestFinished(ChatMetrics.ModelTagFor(call.Request.Model, catalog), Truncate(provider ?? "none"), outcome, elapsed, firstToken);
         return outcome;
     }
 

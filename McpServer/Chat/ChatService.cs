@@ -30,6 +30,7 @@ public sealed partial class ChatService(
     ChatCache cache,
     ChatServiceOptions options,
     ServiceTelemetry telemetry,
+    ChatMetrics metrics,
     TimeProvider timeProvider,
     ILogger<ChatService> logger) : IChatService
 {

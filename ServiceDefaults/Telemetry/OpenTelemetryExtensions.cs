@@ -29,9 +29,10 @@ public static class OpenTelemetryExtensions
         builder.Services.TryAddSingleton(_ => new ServiceTelemetry(telemetryName));
 
         // Nothing is collected unless something exports it: without an OTLP endpoint nothing listens to activity
-        // sources or meters, so requests record no spans and no measurements. ASP.NET Core still starts its request
-        // activity (for log scopes, whenever logging is on): that gives logs, ProblemDetails and outgoing calls their
-        // W3C trace id, and TraceContextPropagation writes it as traceparent downstream. (A propagation-only listener
+        // sources, so requests record no spans, and measurements go only to /metrics (AddPrometheusMetrics, a listener
+        // of its own). ASP.NET Core still starts its request activity (for log scopes, whenever logging is on): that
+        // gives logs, ProblemDetails and outgoing calls their W3C trace id, and TraceContextPropagation writes it as
+        // traceparent downstream. (A propagation-only listener
         // did the same but made ASP.NET Core build the activity's creation tags for the sampler on every request:
         // measured, about 2% of the gateway's CPU per proxied request.)
         if (string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))

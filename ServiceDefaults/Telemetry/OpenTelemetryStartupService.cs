@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
@@ -11,23 +10,12 @@ namespace SmartHub.ServiceDefaults.Telemetry;
 /// unbuilt provider listens to nothing). The container disposes them on shutdown, which flushes
 /// the exporters.
 /// </summary>
-internal sealed class OpenTelemetryStartupService(IServiceProvider services) : IHostedLifecycleService
+internal sealed class OpenTelemetryStartupService(IServiceProvider services) : StartingHostedService
 {
-    public Task StartingAsync(CancellationToken cancellationToken)
+    protected override void OnStarting()
     {
         _ = services.GetService<MeterProvider>();
         _ = services.GetService<TracerProvider>();
         _ = services.GetService<LoggerProvider>();
-        return Task.CompletedTask;
     }
-
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -19,6 +19,7 @@ public sealed class AuthorizationMatrixTests(GraphFixture graph)
         { "POST", "/auth/refresh",                         "A    A    A   A     A   A       A       A" },
         { "GET",  "/auth/.well-known/jwks.json",           "A    A    A   A     A   A       A       A" },
         { "GET",  "/health",                               "A    A    A   A     A   A       A       A" },
+        { "GET",  "/metrics",                              "N    F    A   A     F   N       N       N" },
         { "POST", "/api/v1/security/csp-report",           "A    A    A   A     A   A       A       A" },
         { "GET",  "/auth/me",                              "N    A    A   A     A   N       N       N" },
         { "GET",  "/auth/status",                          "N    A    A   A     A   N       N       N" },

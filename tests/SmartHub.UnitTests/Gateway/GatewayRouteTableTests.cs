@@ -133,6 +133,7 @@ public sealed class GatewayRouteTableTests(RouteTableAppFixture fixture) : IClas
 
         // Security reporting: the status (answered by the gateway itself) and the violations need system:read.
         { "GET", "/api/v1/security/status", "gateway-security-status perm:system:read" },
+        { "GET", "/metrics", "gateway-metrics perm:system:read" },
         { "GET", "/api/v1/security/violations", "core-security-violations perm:system:read" },
         { "GET", "/API/V1/Security/Violations/", "core-security-violations perm:system:read" },
         { "GET", "/api/v1/security", "core default" },
@@ -207,6 +208,7 @@ public sealed class GatewayRouteTableTests(RouteTableAppFixture fixture) : IClas
             var (scope, body) = row.Path switch
             {
                 "/api/v1/security/csp-report" => (RateLimitScope.Api, BodyLimit.CspReport), // anonymous: the API bucket per client IP, 64 KiB
+                "/metrics" => (RateLimitScope.Api, BodyLimit.Default), // the gateway's own Prometheus endpoint: a GET, per caller
                 var p when p.StartsWith("/auth", StringComparison.Ordinal) && row.Policy == GatewayPolicies.Anonymous => (RateLimitScope.Auth, BodyLimit.Default),
                 var p when p.StartsWith("/auth", StringComparison.Ordinal) => (RateLimitScope.Api, BodyLimit.Default),
                 var p when p.StartsWith("/api", StringComparison.Ordinal) => (RateLimitScope.Api, BodyLimit.Default),

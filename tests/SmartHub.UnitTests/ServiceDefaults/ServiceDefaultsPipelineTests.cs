@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmartHub.ServiceDefaults.Correlation;
 using SmartHub.ServiceDefaults.Http;
+using SmartHub.Tests.Shared;
 
 namespace SmartHub.UnitTests.ServiceDefaults;
 
@@ -70,6 +71,31 @@ public sealed class ServiceDefaultsAppFixture : IAsyncLifetime
 
 public sealed class ServiceDefaultsPipelineTests(ServiceDefaultsAppFixture fixture) : IClassFixture<ServiceDefaultsAppFixture>
 {
+    [Fact]
+    public async Task Metrics_answer_prometheus_text_with_request_durations_and_runtime_but_not_the_scrapes_themselves()
+    {
+        (await fixture.Client.GetAsync("/echo-header")).EnsureSuccessStatusCode();
+
+        // A request's duration is recorded as it ends, just after its response has left.
+        PrometheusExposition scrape;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        do
+        {
+            using var response = await fixture.Client.GetAsync("/metrics");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType?.ToString());
+            scrape = PrometheusExposition.Parse(await response.Content.ReadAsStringAsync());
+        }
+        while (!scrape.Named("http_server_request_duration_seconds_count").Any(s => s.Labels.GetValueOrDefault("http_route") == "/echo-header")
+            && DateTime.UtcNow < deadline);
+
+        Assert.Contains(scrape.Named("http_server_request_duration_seconds_bucket"), s =>
+            s.Labels.GetValueOrDefault("http_route") == "/echo-header" && s.Labels["le"] == "0.5" && s.Labels["http_response_status_code"] == "200");
+        Assert.DoesNotContain(scrape.Named("http_server_request_duration_seconds_count"), s => s.Labels.GetValueOrDefault("http_route") == "/metrics");
+        Assert.NotEmpty(scrape.Named("dotnet_process_cpu_time_seconds_total"));
+        Assert.NotEmpty(scrape.Named("dotnet_process_memory_working_set_bytes"));
+    }
+
     [Fact]
     public async Task Correlation_id_is_echoed_and_propagated_to_outgoing_calls()
     {
