@@ -182,6 +182,35 @@ public sealed class ResponseTimeTests(GraphFixture graph)
         Assert.Equal(95.05, endpoint.GetProperty("baselineP95Ms").GetDouble(), 3);
     }
 
+    [Fact]
+    public async Task Samples_older_than_the_retention_are_dropped_with_their_day()
+    {
+        var service = "probe-" + Guid.NewGuid().ToString("N")[..8];
+        var batch = Guid.NewGuid().ToString("N");
+        var old = DateTimeOffset.UtcNow.AddDays(-120);
+        var partition = "response_time_samples_" + old.UtcDateTime.ToString("yyyy_MM_dd", CultureInfo.InvariantCulture);
+        await using var redis = await RedisAsync();
+        await using var coredb = Npgsql.NpgsqlDataSource.Create((await graph.App.GetConnectionStringAsync("coredb"))!);
+        async Task<T> ScalarAsync<T>(string sql, object parameter)
+        {
+            await using var command = coredb.CreateCommand(sql);
+            command.Parameters.AddWithValue(parameter);
+            return (T)(await command.ExecuteScalarAsync())!;
+        }
+
+        // A sample from 120 days ago (a backlog): stored (its batch id is kept), then dropped with its day's partition and
+        // its hourly rollup by the retention job (90 days; every 2 s in the tests).
+        await WriteBatchAsync(redis, batch, [Sample(service, "/api/v1/usage/old", 10, old)]);
+
+        await Poll.UntilAsync(
+            async () => await ScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM response_time_batches WHERE batch_id = $1)", batch)
+                && !await ScalarAsync<bool>("SELECT to_regclass($1) IS NOT NULL", partition)
+                && await ScalarAsync<long>("SELECT count(*) FROM response_time_rollups WHERE service = $1 AND grain IN ('m', 'h')", service) == 0,
+            TimeSpan.FromSeconds(20),
+            "the sample is stored, then its day's partition and its minute and hourly rollups are dropped");
+        Assert.Equal(1, await ScalarAsync<long>("SELECT coalesce(sum(count), 0)::bigint FROM response_time_rollups WHERE service = $1 AND grain = 'd'", service));
+    }
+
     [Theory]
     [InlineData("/api/v1/monitoring/overview?period=banana", "period")]
     [InlineData("/api/v1/monitoring/overview?period=1h&from=2026-01-01T00:00:00Z", "period")]
