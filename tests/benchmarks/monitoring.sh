@@ -15,29 +15,7 @@ cd "$(dirname "$0")/../.."
 total=${1:-10000000}
 secs=${2:-5}
 baseline=100000
-for tool in wrk psql redis-cli python3; do command -v $tool >/dev/null || { echo "$tool is missing" >&2; exit 1; }; done
-state=$(mktemp -d /tmp/smarthub-bench-XXXXXX); chmod 755 "$state"
-log=$(mktemp); pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$state" "$log"; }
-trap cleanup EXIT
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-param() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$state/parameters.json" "$1"; }
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin)
-for k in sys.argv[1].split("."): d=d[k]
-print(d)' "$1"; }
-gw=$(freeport)
-
-dotnet build AppHost/AppHost.csproj -c Release -v q -nologo >/dev/null
-export RateLimits__Api__PermitsPerSecond=1000000 RateLimits__Api__Burst=1000000 Logging__LogLevel__Default=Warning DOTNET_ENVIRONMENT=Production
-SMARTHUB_STATE_DIR=$state SMARTHUB_GATEWAY_PORT=$gw AppHost/bin/Release/net10.0/SmartHub.AppHost >"$log" 2>&1 &
-pids+=($!)
-until grep -q "resources healthy in" "$log"; do kill -0 "${pids[0]}" 2>/dev/null || { tail -30 "$log"; exit 1; }; sleep 0.2; done
-pg_port=$(grep -oE '^\s+postgres\s+PostgreSQL\s+Healthy\s+[0-9]+\s+tcp://127.0.0.1:[0-9]+' "$log" | grep -oE '[0-9]+$')
-redis_port=$(grep -oE '^\s+cache\s+Redis\s+Healthy\s+[0-9]+\s+tcp://127.0.0.1:[0-9]+' "$log" | grep -oE '[0-9]+$')
-export PGHOST=127.0.0.1 PGPORT=$pg_port PGUSER=postgres PGDATABASE=coredb PGPASSWORD=$(param postgres-password)
-export REDISCLI_AUTH=$(param cache-password)
-api="http://127.0.0.1:$gw"
-login() { curl -fsS -H 'Content-Type: application/json' -d "{\"email\":\"$1\",\"password\":\"$2\"}" "$api/auth/login" | json accessToken; }
+source tests/benchmarks/hub.sh
 admin() { login "$(param admin-email 2>/dev/null || echo admin@smarthub.local)" "$(param admin-password)"; }
 
 names=("overview, 7 days (hours)" "overview, 1 hour (minutes)" "endpoints, 7 days, by p95" "endpoints, 24 h, one tier" "trends, 7 days by 6 h" "violations, 24 h")
