@@ -1,0 +1,107 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Logs;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+using SmartHub.AppHost.Telemetry.Otlp.Collector.Logs;
+using SmartHub.AppHost.Telemetry.Otlp.Collector.Metrics;
+using SmartHub.AppHost.Telemetry.Otlp.Collector.Trace;
+using OtlpSpan = SmartHub.AppHost.Telemetry.Otlp.Trace.Span;
+
+namespace SmartHub.UnitTests.AppHost;
+
+/// <summary>
+/// The AppHost's OTLP message definitions (AppHost/Telemetry/Protos, written from the protocol specification) decode
+/// what the OpenTelemetry .NET SDK's own OTLP/HTTP exporter sends: traces, metrics and logs.
+/// </summary>
+public sealed class OtlpDefinitionsTests
+{
+    [Fact]
+    public async Task The_sdk_s_otlp_http_exports_decode_with_our_definitions()
+    {
+        var bodies = new ConcurrentDictionary<string, byte[]>();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var app = builder.Build();
+        app.MapPost("/v1/{signal}", async (string signal, HttpRequest request) =>
+        {
+            using var body = new MemoryStream();
+            await request.Body.CopyToAsync(body);
+            bodies[signal] = body.ToArray();
+            return Results.Ok();
+        });
+        await app.StartAsync();
+        var endpoint = app.Urls.First();
+        void Otlp(OtlpExporterOptions o, string signal)
+        {
+            o.Endpoint = new Uri($"{endpoint}/v1/{signal}");
+            o.Protocol = OtlpExportProtocol.HttpProtobuf;
+        }
+
+        var resource = ResourceBuilder.CreateEmpty().AddService("probe", serviceInstanceId: "probe-1");
+        var name = "otlp-test-" + Guid.NewGuid().ToString("N");
+        using var source = new ActivitySource(name);
+        using var meter = new Meter(name);
+        ActivityTraceId traceId;
+        using (var tracer = Sdk.CreateTracerProviderBuilder().AddSource(name).SetResourceBuilder(resource).AddOtlpExporter(o => Otlp(o, "traces")).Build())
+        {
+            using (var activity = source.StartActivity("GET /probe", ActivityKind.Server)!)
+            {
+                activity.SetTag("http.route", "/probe");
+                activity.SetTag("http.response.status_code", 500);
+                activity.SetStatus(ActivityStatusCode.Error, "boom");
+                traceId = activity.TraceId;
+            }
+
+            tracer.ForceFlush();
+        }
+
+        using (var meters = Sdk.CreateMeterProviderBuilder().AddMeter(name).SetResourceBuilder(resource).AddOtlpExporter(o => Otlp(o, "metrics")).Build())
+        {
+            var histogram = meter.CreateHistogram<double>("probe.duration", "s");
+            histogram.Record(0.25, new KeyValuePair<string, object?>("route", "/probe"));
+            histogram.Record(0.75, new KeyValuePair<string, object?>("route", "/probe"));
+            meter.CreateCounter<long>("probe.requests").Add(3);
+            meters.ForceFlush();
+        }
+
+        using (var factory = LoggerFactory.Create(logging => logging.AddOpenTelemetry(o =>
+        {
+            o.SetResourceBuilder(resource);
+            o.AddOtlpExporter(e => Otlp(e, "logs"));
+        })))
+        {
+            factory.CreateLogger("Probe").LogWarning("Probe {Thing} failed", "disk");
+        }
+
+        var span = ExportTraceServiceRequest.Parser.ParseFrom(bodies["traces"]).ResourceSpans.Single().ScopeSpans.Single().Spans.Single();
+        Assert.Equal("GET /probe", span.Name);
+        Assert.Equal(OtlpSpan.Types.SpanKind.Server, span.Kind);
+        Assert.Equal(traceId.ToHexString(), Convert.ToHexStringLower(span.TraceId.ToByteArray()));
+        Assert.Equal("/probe", span.Attributes.Single(a => a.Key == "http.route").Value.StringValue);
+        Assert.Equal(500, span.Attributes.Single(a => a.Key == "http.response.status_code").Value.IntValue);
+        Assert.Equal("boom", span.Status.Message);
+        Assert.True(span.EndTimeUnixNano >= span.StartTimeUnixNano);
+
+        var metrics = ExportMetricsServiceRequest.Parser.ParseFrom(bodies["metrics"]).ResourceMetrics.Single();
+        Assert.Equal("probe", metrics.Resource.Attributes.Single(a => a.Key == "service.name").Value.StringValue);
+        var all = metrics.ScopeMetrics.SelectMany(s => s.Metrics).ToList();
+        var point = all.Single(m => m.Name == "probe.duration").Histogram.DataPoints.Single();
+        Assert.Equal(2UL, point.Count);
+        Assert.Equal(1.0, point.Sum, 6);
+        Assert.Equal(point.ExplicitBounds.Count + 1, point.BucketCounts.Count);
+        Assert.Equal(3, all.Single(m => m.Name == "probe.requests").Sum.DataPoints.Single().AsInt);
+
+        var log = ExportLogsServiceRequest.Parser.ParseFrom(bodies["logs"]).ResourceLogs.Single().ScopeLogs.Single().LogRecords.Single();
+        Assert.Equal(SmartHub.AppHost.Telemetry.Otlp.Logs.SeverityNumber.Warn, log.SeverityNumber);
+        Assert.Contains("disk", log.Body.StringValue + string.Join(",", log.Attributes.Select(a => a.Value.StringValue)), StringComparison.Ordinal);
+    }
+}
