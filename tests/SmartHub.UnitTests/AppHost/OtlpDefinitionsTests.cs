@@ -14,6 +14,7 @@ using OpenTelemetry.Trace;
 using SmartHub.AppHost.Telemetry.Otlp.Collector.Logs;
 using SmartHub.AppHost.Telemetry.Otlp.Collector.Metrics;
 using SmartHub.AppHost.Telemetry.Otlp.Collector.Trace;
+using SmartHub.Hosting.Telemetry;
 using OtlpSpan = SmartHub.AppHost.Telemetry.Otlp.Trace.Span;
 
 namespace SmartHub.UnitTests.AppHost;
@@ -40,6 +41,34 @@ public sealed class OtlpDefinitionsTests
         });
         await app.StartAsync();
         var endpoint = app.Urls.First();
+        var traceId = ExportThroughSdk(endpoint);
+
+        var span = ExportTraceServiceRequest.Parser.ParseFrom(bodies["traces"]).ResourceSpans.Single().ScopeSpans.Single().Spans.Single();
+        Assert.Equal("GET /probe", span.Name);
+        Assert.Equal(OtlpSpan.Types.SpanKind.Server, span.Kind);
+        Assert.Equal(traceId.ToHexString(), Convert.ToHexStringLower(span.TraceId.ToByteArray()));
+        Assert.Equal("/probe", span.Attributes.Single(a => a.Key == "http.route").Value.StringValue);
+        Assert.Equal(500, span.Attributes.Single(a => a.Key == "http.response.status_code").Value.IntValue);
+        Assert.Equal("boom", span.Status.Message);
+        Assert.True(span.EndTimeUnixNano >= span.StartTimeUnixNano);
+
+        var metrics = ExportMetricsServiceRequest.Parser.ParseFrom(bodies["metrics"]).ResourceMetrics.Single();
+        Assert.Equal("probe", metrics.Resource.Attributes.Single(a => a.Key == "service.name").Value.StringValue);
+        var all = metrics.ScopeMetrics.SelectMany(s => s.Metrics).ToList();
+        var point = all.Single(m => m.Name == "probe.duration").Histogram.DataPoints.Single();
+        Assert.Equal(2UL, point.Count);
+        Assert.Equal(1.0, point.Sum, 6);
+        Assert.Equal(point.ExplicitBounds.Count + 1, point.BucketCounts.Count);
+        Assert.Equal(3, all.Single(m => m.Name == "probe.requests").Sum.DataPoints.Single().AsInt);
+
+        var log = ExportLogsServiceRequest.Parser.ParseFrom(bodies["logs"]).ResourceLogs.Single().ScopeLogs.Single().LogRecords.Single();
+        Assert.Equal(SmartHub.AppHost.Telemetry.Otlp.Logs.SeverityNumber.Warn, log.SeverityNumber);
+        Assert.Contains("disk", log.Body.StringValue + string.Join(",", log.Attributes.Select(a => a.Value.StringValue)), StringComparison.Ordinal);
+    }
+
+    /// <summary>One span, two histogram measurements and a counter, and one warning log, through the SDK's OTLP/HTTP exporters.</summary>
+    internal static ActivityTraceId ExportThroughSdk(string endpoint)
+    {
         void Otlp(OtlpExporterOptions o, string signal)
         {
             o.Endpoint = new Uri($"{endpoint}/v1/{signal}");
@@ -82,26 +111,76 @@ public sealed class OtlpDefinitionsTests
             factory.CreateLogger("Probe").LogWarning("Probe {Thing} failed", "disk");
         }
 
-        var span = ExportTraceServiceRequest.Parser.ParseFrom(bodies["traces"]).ResourceSpans.Single().ScopeSpans.Single().Spans.Single();
-        Assert.Equal("GET /probe", span.Name);
-        Assert.Equal(OtlpSpan.Types.SpanKind.Server, span.Kind);
-        Assert.Equal(traceId.ToHexString(), Convert.ToHexStringLower(span.TraceId.ToByteArray()));
-        Assert.Equal("/probe", span.Attributes.Single(a => a.Key == "http.route").Value.StringValue);
-        Assert.Equal(500, span.Attributes.Single(a => a.Key == "http.response.status_code").Value.IntValue);
-        Assert.Equal("boom", span.Status.Message);
-        Assert.True(span.EndTimeUnixNano >= span.StartTimeUnixNano);
+        return traceId;
+    }
+}
 
-        var metrics = ExportMetricsServiceRequest.Parser.ParseFrom(bodies["metrics"]).ResourceMetrics.Single();
-        Assert.Equal("probe", metrics.Resource.Attributes.Single(a => a.Key == "service.name").Value.StringValue);
-        var all = metrics.ScopeMetrics.SelectMany(s => s.Metrics).ToList();
-        var point = all.Single(m => m.Name == "probe.duration").Histogram.DataPoints.Single();
-        Assert.Equal(2UL, point.Count);
-        Assert.Equal(1.0, point.Sum, 6);
-        Assert.Equal(point.ExplicitBounds.Count + 1, point.BucketCounts.Count);
-        Assert.Equal(3, all.Single(m => m.Name == "probe.requests").Sum.DataPoints.Single().AsInt);
+/// <summary>The AppHost's OTLP/HTTP receiver and its bounded store, fed by the OpenTelemetry SDK's exporters.</summary>
+public sealed class OtlpReceiverTests
+{
+    [Fact]
+    public async Task Spans_logs_and_metrics_sent_by_the_sdk_are_held_and_queryable()
+    {
+        var store = new TelemetryStore(new TelemetryLimits());
+        await using var app = await ReceiverAsync(store);
 
-        var log = ExportLogsServiceRequest.Parser.ParseFrom(bodies["logs"]).ResourceLogs.Single().ScopeLogs.Single().LogRecords.Single();
-        Assert.Equal(SmartHub.AppHost.Telemetry.Otlp.Logs.SeverityNumber.Warn, log.SeverityNumber);
-        Assert.Contains("disk", log.Body.StringValue + string.Join(",", log.Attributes.Select(a => a.Value.StringValue)), StringComparison.Ordinal);
+        var traceId = OtlpDefinitionsTests.ExportThroughSdk(app.Urls.First());
+
+        var span = Assert.Single(store.Trace(traceId.ToHexString()));
+        Assert.Equal(("probe", "GET /probe", "Server", true), (span.Resource, span.Name, span.Kind, span.IsError));
+        Assert.Equal("/probe", span.Attributes["http.route"]);
+        var log = Assert.Single(store.Logs(l => l.Level == "Warning" && l.Resource == "probe", 10));
+        Assert.Equal("Probe", log.Category);
+        var duration = Assert.Single(store.Metrics("probe", "probe.duration"));
+        Assert.Equal(0.5, duration.Points[^1].Value, 6); // a histogram charts its mean (flush and dispose may each export)
+        Assert.Equal("/probe", duration.Attributes["route"]);
+    }
+
+    [Fact]
+    public void The_buffers_are_bounded_and_the_oldest_leave_first()
+    {
+        var store = new TelemetryStore(new TelemetryLimits { MaxSpans = 100, MaxSeries = 10 });
+        var request = new ExportTraceServiceRequest();
+        var spans = new SmartHub.AppHost.Telemetry.Otlp.Trace.ScopeSpans();
+        for (var i = 0; i < 250; i++)
+        {
+            spans.Spans.Add(new OtlpSpan
+            {
+                TraceId = Google.Protobuf.ByteString.CopyFrom(Guid.CreateVersion7().ToByteArray()),
+                SpanId = Google.Protobuf.ByteString.CopyFrom(BitConverter.GetBytes((long)i)),
+                Name = "span " + i,
+            });
+        }
+
+        request.ResourceSpans.Add(new SmartHub.AppHost.Telemetry.Otlp.Trace.ResourceSpans { ScopeSpans = { spans } });
+        store.Add(request);
+
+        Assert.Equal(100, store.SpanCount);
+        Assert.Equal(100, store.Traces(1_000).Count);
+        Assert.DoesNotContain(store.Traces(1_000), t => t[0].Name == "span 0");
+        Assert.Contains(store.Traces(1_000), t => t[0].Name == "span 249");
+    }
+
+    [Theory]
+    [InlineData("application/json", "{}", 415)]
+    [InlineData("application/x-protobuf", "not protobuf \u00ff\u00ff\u00ff", 400)]
+    public async Task Bad_exports_are_refused(string contentType, string body, int status)
+    {
+        await using var app = await ReceiverAsync(new TelemetryStore(new TelemetryLimits()));
+        using var client = new HttpClient();
+
+        using var response = await client.PostAsync(app.Urls.First() + "/v1/traces", new StringContent(System.Text.RegularExpressions.Regex.Unescape(body), System.Text.Encoding.Latin1, contentType));
+
+        Assert.Equal(status, (int)response.StatusCode);
+    }
+
+    private static async Task<WebApplication> ReceiverAsync(TelemetryStore store)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        app.MapOtlpHttp(store);
+        await app.StartAsync();
+        return app;
     }
 }

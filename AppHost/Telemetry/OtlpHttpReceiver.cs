@@ -1,0 +1,78 @@
+using Google.Protobuf;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using SmartHub.AppHost.Telemetry.Otlp.Collector.Logs;
+using SmartHub.AppHost.Telemetry.Otlp.Collector.Metrics;
+using SmartHub.AppHost.Telemetry.Otlp.Collector.Trace;
+
+namespace SmartHub.Hosting.Telemetry;
+
+/// <summary>
+/// OTLP/HTTP with binary protobuf (<c>application/x-protobuf</c>, as the OpenTelemetry SDKs send with
+/// <c>OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf</c>): <c>POST /v1/traces</c>, <c>/v1/metrics</c>, <c>/v1/logs</c>
+/// into a <see cref="TelemetryStore"/>. Answers the specification's success (200 with an empty export response),
+/// 415 for another content type, 400 for a body that does not decode, 413 above <see cref="MaxBodyBytes"/>.
+/// </summary>
+public static class OtlpHttpReceiver
+{
+    public const int MaxBodyBytes = 8 * 1024 * 1024;
+    private const string Protobuf = "application/x-protobuf";
+
+    public static IEndpointRouteBuilder MapOtlpHttp(this IEndpointRouteBuilder endpoints, TelemetryStore store)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(store);
+        endpoints.MapPost("/v1/traces", context => ReceiveAsync(context, ExportTraceServiceRequest.Parser, store.Add, new ExportTraceServiceResponse()));
+        endpoints.MapPost("/v1/metrics", context => ReceiveAsync(context, ExportMetricsServiceRequest.Parser, store.Add, new ExportMetricsServiceResponse()));
+        endpoints.MapPost("/v1/logs", context => ReceiveAsync(context, ExportLogsServiceRequest.Parser, store.Add, new ExportLogsServiceResponse()));
+        return endpoints;
+    }
+
+    private static async Task ReceiveAsync<T>(HttpContext context, MessageParser<T> parser, Action<T> add, IMessage response)
+        where T : IMessage<T>
+    {
+        if (!string.Equals(context.Request.ContentType?.Split(';')[0].Trim(), Protobuf, StringComparison.OrdinalIgnoreCase))
+        {
+            context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+            await context.Response.WriteAsync($"OTLP/HTTP here takes {Protobuf}.", context.RequestAborted);
+            return;
+        }
+
+        if (context.Request.ContentLength > MaxBodyBytes)
+        {
+            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            return;
+        }
+
+        using var body = new MemoryStream();
+        var buffer = new byte[81920];
+        int read;
+        while ((read = await context.Request.Body.ReadAsync(buffer, context.RequestAborted)) > 0)
+        {
+            if (body.Length + read > MaxBodyBytes)
+            {
+                context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+                return;
+            }
+
+            body.Write(buffer, 0, read);
+        }
+
+        T request;
+        try
+        {
+            request = parser.ParseFrom(body.GetBuffer().AsSpan(0, (int)body.Length));
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsync("The body is not a valid OTLP export request.", context.RequestAborted);
+            return;
+        }
+
+        add(request);
+        context.Response.ContentType = Protobuf;
+        await context.Response.Body.WriteAsync(response.ToByteArray(), context.RequestAborted);
+    }
+}
