@@ -58,13 +58,6 @@ public sealed partial class CreditLeases(
 {
     private readonly ConcurrentDictionary<(Guid UserId, Guid? ApiKeyId), LeaseAccount> _accounts = new();
     private readonly ConcurrentDictionary<Guid, Task> _settling = new();
-    private long _leases;
-    private long _leasedHolds;
-    private long _ownReservations;
-
-    /// <summary>Leases opened, holds taken from leases, and reservations made for one request.</summary>
-    public (long Leases, long LeasedHolds, long OwnReservations) Counts =>
-        (Interlocked.Read(ref _leases), Interlocked.Read(ref _leasedHolds), Interlocked.Read(ref _ownReservations));
 
     /// <summary>
     /// Holds <see cref="HoldRequest.Amount"/> for a request: from the user's open lease, from a new one, or in a
@@ -104,7 +97,6 @@ public sealed partial class CreditLeases(
                 {
                     if (TryTake(lease, request, now))
                     {
-                        Interlocked.Increment(ref _leasedHolds);
                         if (account.Opening is null && now >= account.OwnUntil && timeProvider.GetElapsedTime(lease.OpenedAt, now) >= options.MaxAge / 2)
                         {
                             // Renewal ahead: the next lease is reserved while this one still serves, so that no request
@@ -328,7 +320,6 @@ public sealed partial class CreditLeases(
             }
 
             account.Current = lease;
-            Interlocked.Increment(ref _leases);
             return lease;
         }
     }
@@ -352,7 +343,6 @@ public sealed partial class CreditLeases(
             return new HoldResult(null, answer);
         }
 
-        Interlocked.Increment(ref _ownReservations);
         if (account is not null)
         {
             lock (account)
