@@ -24,13 +24,7 @@ urls=("/api/v1/monitoring/overview?period=7d" "/api/v1/monitoring/overview?perio
       "/api/v1/monitoring/response-time/trends?period=7d&bucket=6h" "/api/v1/monitoring/response-time/violations?period=24h")
 measure() { # -> one "avg_ms p99_ms non2xx" line per query
   local token; token=$(admin)
-  for url in "${urls[@]}"; do
-    curl -fsS -o /dev/null -H "Authorization: Bearer $token" "$api$url" # warm, and fail loudly on an error
-    wrk -t1 -c2 -d"${secs}s" --latency -H "Authorization: Bearer $token" "$api$url" | awk '
-      function ms(v) { if (v ~ /us$/) { sub(/us/, "", v); return v / 1000 } if (v ~ /ms$/) { sub(/ms/, "", v); return v } sub(/s/, "", v); return v * 1000 }
-      /^ +Latency +[0-9]/ { avg = ms($2) } /^ +99%/ { p99 = ms($2) } / Non-2xx/ { bad = $NF }
-      END { printf "%.2f %.2f %s\n", avg, p99, (bad == "" ? 0 : bad) }'
-  done
+  for url in "${urls[@]}"; do query_latency "$token" "$url"; done
 }
 
 # Ingestion through the real pipeline: entries of 256 samples exactly as the gateway writes them (in time order, as
@@ -117,12 +111,7 @@ sizes=$(psql -qAt -c "SELECT pg_size_pretty(sum(pg_total_relation_size(c.oid))) 
 rollup=$(psql -qAt -c "SELECT count(*) || ' rows, ' || pg_size_pretty(pg_total_relation_size('response_time_rollups')) FROM response_time_rollups")
 
 printf '\nmonitoring API through the gateway, wrk -t1 -c2 %ss per query; average / p99 latency (target < 200 ms)\n' "$secs"
-printf '%-34s %22s %22s %10s\n' "query" "$sent samples" "$count samples" "ratio avg"
-for i in "${!names[@]}"; do
-  read -r sa sp sb <<<"${small[$i]}"; read -r la lp lb <<<"${large[$i]}"
-  [[ $sb == 0 && $lb == 0 ]] || { echo "non-2xx answers: ${names[$i]}" >&2; exit 1; }
-  printf '%-34s %10.2f / %7.2f ms %10.2f / %7.2f ms %9.1fx\n' "${names[$i]}" "$sa" "$sp" "$la" "$lp" "$(awk -v a="$la" -v b="$sa" 'BEGIN { print a / b }')"
-done
+ratio_table 34 "$sent samples" "$count samples"
 printf 'samples: %s in day partitions (%s); rollups %s\n' "$count" "$sizes" "$rollup"
 printf 'ingestion through Redis stream -> CoreService -> coredb: %s samples/s (%s samples in 256-sample entries; target >= 20,000)\n' "$rate_stream" "$sent"
 printf 'bulk INSERT + rollup rebuild in SQL to %s: %s samples/s\n' "$count" "$rate_bulk"

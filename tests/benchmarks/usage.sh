@@ -95,14 +95,8 @@ urls=("/api/v1/usage?groupBy=day"
       "/api/v1/admin/usage?from=$(day $((now - 30 * 86400)))&to=$(day $now)"
       "/api/v1/admin/usage?from=$(iso $((now - 7 * 86400 - 7200)))&to=$(iso $now)")
 tokens=("$user" "$user" "$user" "$admin" "$admin")
-measure() { # -> one "avg_ms p99_ms" line per query
-  for i in "${!urls[@]}"; do
-    curl -fsS -o /dev/null -H "Authorization: Bearer ${tokens[$i]}" "$api${urls[$i]}" # warm, and fail loudly on an error
-    wrk -t1 -c2 -d"${secs}s" --latency -H "Authorization: Bearer ${tokens[$i]}" "$api${urls[$i]}" | awk '
-      function ms(v) { if (v ~ /us$/) { sub(/us/, "", v); return v / 1000 } if (v ~ /ms$/) { sub(/ms/, "", v); return v } sub(/s/, "", v); return v * 1000 }
-      /^ +Latency +[0-9]/ { avg = ms($2) } /^ +99%/ { p99 = ms($2) } / Non-2xx/ { bad = $NF }
-      END { printf "%.2f %.2f %s\n", avg, p99, (bad == "" ? 0 : bad) }'
-  done
+measure() { # -> one "avg_ms p99_ms non2xx" line per query
+  for i in "${!urls[@]}"; do query_latency "${tokens[$i]}" "${urls[$i]}"; done
 }
 
 echo "loading $baseline records (baseline) ..."
@@ -146,12 +140,7 @@ rollup=$(psql -qAt -c "SELECT count(*) || ' rows, ' || pg_size_pretty(pg_total_r
 count=$(psql -qAt -c "SELECT count(*) FROM usage_records")
 
 printf '\nusage analytics through the gateway, wrk -t1 -c2 %ss per query; average / p99 latency\n' "$secs"
-printf '%-42s %22s %22s %10s\n' "query" "$baseline records" "$count records" "ratio avg"
-for i in "${!names[@]}"; do
-  read -r sa sp sb <<<"${small[$i]}"; read -r la lp lb <<<"${large[$i]}"
-  [[ $sb == 0 && $lb == 0 ]] || { echo "non-2xx answers: ${names[$i]}" >&2; exit 1; }
-  printf '%-42s %10.2f / %7.2f ms %10.2f / %7.2f ms %9.1fx\n' "${names[$i]}" "$sa" "$sp" "$la" "$lp" "$(awk -v a="$la" -v b="$sa" 'BEGIN { print a / b }')"
-done
+ratio_table 42 "$baseline records" "$count records"
 printf 'records: %s in partitions (%s), daily rollup %s\n' "$count" "$sizes" "$rollup"
 printf 'ingestion through Redis stream -> CoreService -> coredb: %s records/s (%s records in 500-record entries)\n' "$rate_stream" "$stream_n"
 printf 'usage_store alone, 50,000-record calls from psql: %s records/s (the baseline load); bulk INSERT + rollup rebuild to %s: %s records/s\n' "$rate_small" "$count" "$rate_big"
