@@ -12,26 +12,36 @@ namespace SmartHub.Hosting.Telemetry;
 /// OTLP/HTTP with binary protobuf (<c>application/x-protobuf</c>, as the OpenTelemetry SDKs send with
 /// <c>OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf</c>): <c>POST /v1/traces</c>, <c>/v1/metrics</c>, <c>/v1/logs</c>
 /// into a <see cref="TelemetryStore"/>. Answers the specification's success (200 with an empty export response),
-/// 415 for another content type, 400 for a body that does not decode, 413 above <see cref="MaxBodyBytes"/>.
+/// 401 without the <see cref="OtlpApiKey"/> (checked before the body is read), 415 for another content type, 400 for a
+/// body that does not decode, 413 above <see cref="MaxBodyBytes"/>.
 /// </summary>
 public static class OtlpHttpReceiver
 {
     public const int MaxBodyBytes = 8 * 1024 * 1024;
     private const string Protobuf = "application/x-protobuf";
 
-    public static IEndpointRouteBuilder MapOtlpHttp(this IEndpointRouteBuilder endpoints, TelemetryStore store)
+    /// <summary>Maps the three OTLP/HTTP export routes; each requires <paramref name="apiKey"/> in <c>x-otlp-api-key</c>.</summary>
+    public static IEndpointRouteBuilder MapOtlpHttp(this IEndpointRouteBuilder endpoints, TelemetryStore store, OtlpApiKey apiKey)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(store);
-        endpoints.MapPost("/v1/traces", context => ReceiveAsync(context, ExportTraceServiceRequest.Parser, store.Add, new ExportTraceServiceResponse()));
-        endpoints.MapPost("/v1/metrics", context => ReceiveAsync(context, ExportMetricsServiceRequest.Parser, store.Add, new ExportMetricsServiceResponse()));
-        endpoints.MapPost("/v1/logs", context => ReceiveAsync(context, ExportLogsServiceRequest.Parser, store.Add, new ExportLogsServiceResponse()));
+        ArgumentNullException.ThrowIfNull(apiKey);
+        endpoints.MapPost("/v1/traces", context => ReceiveAsync(context, apiKey, ExportTraceServiceRequest.Parser, store.Add, new ExportTraceServiceResponse()));
+        endpoints.MapPost("/v1/metrics", context => ReceiveAsync(context, apiKey, ExportMetricsServiceRequest.Parser, store.Add, new ExportMetricsServiceResponse()));
+        endpoints.MapPost("/v1/logs", context => ReceiveAsync(context, apiKey, ExportLogsServiceRequest.Parser, store.Add, new ExportLogsServiceResponse()));
         return endpoints;
     }
 
-    private static async Task ReceiveAsync<T>(HttpContext context, MessageParser<T> parser, Action<T> add, IMessage response)
+    private static async Task ReceiveAsync<T>(HttpContext context, OtlpApiKey apiKey, MessageParser<T> parser, Action<T> add, IMessage response)
         where T : IMessage<T>
     {
+        if (!apiKey.IsAuthorized(context.Request.Headers))
+        {
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            await context.Response.WriteAsync($"OTLP/HTTP here requires the {OtlpApiKey.HeaderName} header.", context.RequestAborted);
+            return;
+        }
+
         if (!string.Equals(context.Request.ContentType?.Split(';')[0].Trim(), Protobuf, StringComparison.OrdinalIgnoreCase))
         {
             context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;

@@ -66,13 +66,21 @@ public sealed class OtlpDefinitionsTests
         Assert.Contains("disk", log.Body.StringValue + string.Join(",", log.Attributes.Select(a => a.Value.StringValue)), StringComparison.Ordinal);
     }
 
-    /// <summary>One span, two histogram measurements and a counter, and one warning log, through the SDK's OTLP/HTTP exporters.</summary>
-    internal static ActivityTraceId ExportThroughSdk(string endpoint)
+    /// <summary>
+    /// One span, two histogram measurements and a counter, and one warning log, through the SDK's OTLP exporters
+    /// (OTLP/HTTP by default), with <paramref name="headers"/> as <c>OTEL_EXPORTER_OTLP_HEADERS</c> would give them.
+    /// </summary>
+    internal static ActivityTraceId ExportThroughSdk(string endpoint, OtlpExportProtocol protocol = OtlpExportProtocol.HttpProtobuf, string? headers = null)
     {
         void Otlp(OtlpExporterOptions o, string signal)
         {
-            o.Endpoint = new Uri($"{endpoint}/v1/{signal}");
-            o.Protocol = OtlpExportProtocol.HttpProtobuf;
+            // OTLP/gRPC takes the server's address (the service path is the gRPC method); OTLP/HTTP set in code takes the full URL.
+            o.Endpoint = new Uri(protocol == OtlpExportProtocol.Grpc ? endpoint : $"{endpoint}/v1/{signal}");
+            o.Protocol = protocol;
+            if (headers is not null)
+            {
+                o.Headers = headers;
+            }
         }
 
         var resource = ResourceBuilder.CreateEmpty().AddService("probe", serviceInstanceId: "probe-1");
@@ -118,13 +126,15 @@ public sealed class OtlpDefinitionsTests
 /// <summary>The AppHost's OTLP/HTTP receiver and its bounded store, fed by the OpenTelemetry SDK's exporters.</summary>
 public sealed class OtlpReceiverTests
 {
+    private static readonly OtlpApiKey ApiKey = OtlpApiKey.Generate();
+
     [Fact]
     public async Task Spans_logs_and_metrics_sent_by_the_sdk_are_held_and_queryable()
     {
         var store = new TelemetryStore(new TelemetryLimits());
         await using var app = await ReceiverAsync(store);
 
-        var traceId = OtlpDefinitionsTests.ExportThroughSdk(app.Urls.First());
+        var traceId = OtlpDefinitionsTests.ExportThroughSdk(app.Urls.First(), headers: ApiKey.ExporterHeaders);
 
         var span = Assert.Single(store.Trace(traceId.ToHexString()));
         Assert.Equal(("probe", "GET /probe", "Server", true), (span.Resource, span.Name, span.Kind, span.IsError));
@@ -168,10 +178,49 @@ public sealed class OtlpReceiverTests
     {
         await using var app = await ReceiverAsync(new TelemetryStore(new TelemetryLimits()));
         using var client = new HttpClient();
+        client.DefaultRequestHeaders.Add(OtlpApiKey.HeaderName, ApiKey.Key);
 
         using var response = await client.PostAsync(app.Urls.First() + "/v1/traces", new StringContent(System.Text.RegularExpressions.Regex.Unescape(body), System.Text.Encoding.Latin1, contentType));
 
         Assert.Equal(status, (int)response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("x-otlp-api-key=not-the-key")]
+    public async Task Sdk_exports_without_the_api_key_are_refused_and_nothing_is_held(string? headers)
+    {
+        var store = new TelemetryStore(new TelemetryLimits());
+        await using var app = await ReceiverAsync(store);
+
+        var traceId = OtlpDefinitionsTests.ExportThroughSdk(app.Urls.First(), headers: headers);
+
+        Assert.Empty(store.Trace(traceId.ToHexString()));
+        Assert.Equal(0, store.SpanCount);
+        Assert.Empty(store.Logs(_ => true, 10));
+        Assert.Empty(store.Metrics());
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("not-the-key")]
+    public async Task A_missing_or_wrong_api_key_is_answered_401_before_the_body_is_judged(string? key)
+    {
+        var store = new TelemetryStore(new TelemetryLimits());
+        await using var app = await ReceiverAsync(store);
+        using var client = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, app.Urls.First() + "/v1/logs") { Content = new ByteArrayContent([]) };
+        request.Content.Headers.ContentType = new("application/x-protobuf");
+        if (key is not null)
+        {
+            request.Headers.Add(OtlpApiKey.HeaderName, key);
+        }
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(401, (int)response.StatusCode);
+        Assert.Empty(store.Logs(_ => true, 10));
     }
 
     private static async Task<WebApplication> ReceiverAsync(TelemetryStore store)
@@ -179,7 +228,7 @@ public sealed class OtlpReceiverTests
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         var app = builder.Build();
-        app.MapOtlpHttp(store);
+        app.MapOtlpHttp(store, ApiKey);
         await app.StartAsync();
         return app;
     }
