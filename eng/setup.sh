@@ -2,8 +2,9 @@
 # Prerequisites of SmartHub, installed or checked; called by `./smarthub.sh setup|run|test`.
 #   - .NET 10 SDK (checked; install instructions printed when missing)
 #   - PostgreSQL server binaries, redis-server, util-linux (setpriv, runuser), promtool (package prometheus: the
-#     tests check deploy/prometheus's alert rules with it): installed with apt-get when missing (as root or with
-#     passwordless sudo), without starting system services
+#     tests check deploy/prometheus's alert rules with it), chromium (the dashboard's browser tests drive it headless
+#     with Playwright; no tool may download a browser of its own): installed with apt-get when missing (as root or
+#     with passwordless sudo), without starting system services
 #   - eng/local-feed with System.IO.Hashing, packed from the SDK's own copy when the NuGet
 #     registry lacks the version pinned in Directory.Packages.props (Yarp.ReverseProxy needs it)
 # Idempotent, and quick when everything is already present (no network, no apt-get).
@@ -43,6 +44,12 @@ redis_server() {
     find_prog redis-server
   fi
 }
+# The Chromium the browser tests drive (tests/SmartHub.IntegrationTests/Dashboard/BrowserFixture.cs reads the same
+# variable): SMARTHUB_CHROMIUM, else /usr/bin/chromium (package chromium).
+chromium_path() {
+  local p=${SMARTHUB_CHROMIUM:-/usr/bin/chromium}
+  [[ -x $p ]] && echo "$p"
+}
 # The unprivileged user PostgreSQL runs as when the AppHost runs as root.
 PG_USER=${SMARTHUB_POSTGRES_USER:-postgres}
 
@@ -76,6 +83,8 @@ missing_packages() {
   redis_server >/dev/null || pkgs+=(redis-server)
   # promtool checks and unit-tests deploy/prometheus/smarthub-alerts.yml in the tests (no Prometheus server is run).
   find_prog promtool >/dev/null || pkgs+=(prometheus)
+  # Headless Chromium for the dashboard's browser tests (Playwright drives it; it never downloads its own).
+  chromium_path >/dev/null || pkgs+=(chromium)
   if is_root; then
     # The AppHost runs PostgreSQL as the unprivileged `postgres` user (created by the
     # postgresql packages) through setpriv/runuser (util-linux).
@@ -97,7 +106,7 @@ install_packages() {
   local pkgs=("$@")
   local cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${pkgs[*]}"
   if ! have apt-get; then
-    die "missing: ${pkgs[*]}. Install them with your package manager (PostgreSQL server, Redis server, util-linux, Prometheus' promtool) and run this again."
+    die "missing: ${pkgs[*]}. Install them with your package manager (PostgreSQL server, Redis server, util-linux, Prometheus' promtool, Chromium) and run this again."
   fi
   if is_root; then
     SUDO=''
@@ -136,7 +145,19 @@ check_system() {
   if is_root && ! id -u "$PG_USER" >/dev/null 2>&1; then
     die "user '$PG_USER' (PostgreSQL runs as it when the AppHost runs as root) is missing. Create it: adduser --system --group --home /var/lib/postgresql $PG_USER"
   fi
-  ok "PostgreSQL $("$(pg_bindir)/postgres" --version | awk '{print $3}'), $("$(redis_server)" --version | awk '{print $1, $3}' | sed 's/v=//'), promtool $("$(find_prog promtool)" --version 2>&1 | awk 'NR==1 {print $3}')"
+  ok "PostgreSQL $("$(pg_bindir)/postgres" --version | awk '{print $3}'), $("$(redis_server)" --version | awk '{print $1, $3}' | sed 's/v=//'), promtool $("$(find_prog promtool)" --version 2>&1 | awk 'NR==1 {print $3}'), $(chromium_version)"
+}
+
+# "Chromium 156.0.8078.79" without starting a browser: from the package's version when it is Debian's
+# /usr/bin/chromium (its --version runs the wrapper script and the binary, ~0.1 s), else from --version.
+chromium_version() {
+  local p v
+  p=$(chromium_path)
+  if [[ $p == /usr/bin/chromium ]] && have dpkg-query; then
+    v=$(dpkg-query -W -f='${Version}' chromium 2>/dev/null || true)
+    [[ -n $v ]] && { echo "Chromium ${v%%-*}"; return 0; }
+  fi
+  "$p" --version 2>/dev/null | awk '{print $1, $2}'
 }
 
 # When root, PostgreSQL runs as $PG_USER: it must be able to reach the state folder.
