@@ -44,7 +44,7 @@ internal static class HostConsole
         }
     }
 
-    public static void PrintResourceTable(IEnumerable<ResourceSnapshot> snapshots, TimeSpan elapsed)
+    public static void PrintResourceTable(IEnumerable<ResourceSnapshot> snapshots, TimeSpan elapsed, string? dashboardLoginUrl)
     {
         var rows = snapshots.Where(s => s.Kind != "Parameter").ToList();
         var lines = new List<string>
@@ -57,6 +57,9 @@ internal static class HostConsole
         var gateway = rows.FirstOrDefault(r => r.Name == "gateway")?.Endpoint;
         lines.Add(string.Format(CultureInfo.InvariantCulture, "All {0} resources healthy in {1:0.00} s.{2} Ctrl+C stops everything.",
             rows.Count, elapsed.TotalSeconds, gateway is null ? string.Empty : $" The hub: {gateway}"));
+        lines.Add(dashboardLoginUrl is null
+            ? "Dashboard: off (SMARTHUB_DASHBOARD_ENABLED=false)."
+            : $"Dashboard: {dashboardLoginUrl}  (this link signs you in; it changes at every start)");
         if (!Enabled)
         {
             return;

@@ -174,35 +174,3 @@ internal sealed class ManagedProcess
         NativeMethods.SendSignal(Pid, NativeMethods.SIGKILL);
     }
 }
-
-/// <summary>The recent output of one resource (bounded), echoed to the console when enabled.</summary>
-public sealed class ResourceLog(string resource, int capacity = 2000)
-{
-    private readonly Queue<string> _lines = new();
-    private readonly Lock _gate = new();
-
-    public string Resource { get; } = resource;
-
-    public void Append(string line)
-    {
-        lock (_gate)
-        {
-            if (_lines.Count == capacity)
-            {
-                _lines.Dequeue();
-            }
-
-            _lines.Enqueue(line);
-        }
-
-        HostConsole.ResourceLine(Resource, line);
-    }
-
-    public IReadOnlyList<string> Tail(int count)
-    {
-        lock (_gate)
-        {
-            return [.. _lines.Skip(Math.Max(0, _lines.Count - count))];
-        }
-    }
-}

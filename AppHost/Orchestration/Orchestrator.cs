@@ -22,6 +22,16 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, HostOption
 
     public TimeSpan StartupElapsed { get; private set; }
 
+    /// <summary>Where projects send telemetry; set before <see cref="StartAsync"/> (the dashboard's receiver once it listens).</summary>
+    public OtlpExport? Otlp { get; set; }
+
+    /// <summary>The environment a resource's process was last started with (empty before its start, or without a process).</summary>
+    public IReadOnlyDictionary<string, string> GetEnvironment(string name) =>
+        _runners.TryGetValue(name, out var runner) ? runner.ProcessEnvironment : new Dictionary<string, string>();
+
+    /// <summary>True for a resource that the stop, start and restart commands apply to (it runs a process).</summary>
+    public bool IsControllable(string name) => _runners.TryGetValue(name, out var runner) && runner is ProcessRunner;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -43,7 +53,7 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, HostOption
 
             _state = StateFolder.Open(options.StateDirectory);
             await _state.ReapLeftoversAsync(options.StopTimeout).ConfigureAwait(false);
-            var context = new RunContext(options, _state, notifications, time, GetLog);
+            var context = new RunContext(options, _state, notifications, time, GetLog, Otlp);
             ResolveParameters(_state);
             AllocatePorts();
             foreach (var resource in resources)
@@ -165,6 +175,13 @@ internal sealed class Orchestrator(IReadOnlyList<Resource> resources, HostOption
 
     public Task StartResourceAsync(string name, CancellationToken cancellationToken) =>
         Runner(name).StartAsync(cancellationToken);
+
+    public async Task RestartResourceAsync(string name, CancellationToken cancellationToken)
+    {
+        var runner = Runner(name);
+        await runner.StopAsync(requested: true).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await runner.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     private ResourceRunner Runner(string name) =>
         _runners.TryGetValue(name, out var runner) ? runner : throw new ArgumentException($"There is no running resource named '{name}'.", nameof(name));

@@ -71,10 +71,15 @@ internal sealed class ProjectRunner(ProjectResource project, RunContext context,
         {
             env["DOTNET_gcServer"] = "0";
         }
-        if (options.OtlpEndpoint is { } otlp)
+        if (Context.Otlp is { } otlp)
         {
-            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp;
-            env["OTEL_EXPORTER_OTLP_PROTOCOL"] = options.OtlpProtocol;
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp.Endpoint;
+            env["OTEL_EXPORTER_OTLP_PROTOCOL"] = otlp.Protocol;
+            if (otlp.Headers is { } headers)
+            {
+                env["OTEL_EXPORTER_OTLP_HEADERS"] = headers;
+            }
+
             env["OTEL_BSP_SCHEDULE_DELAY"] = "1000";
             env["OTEL_BLRP_SCHEDULE_DELAY"] = "1000";
             env["OTEL_METRIC_EXPORT_INTERVAL"] = "1000";

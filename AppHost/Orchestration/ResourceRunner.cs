@@ -21,18 +21,27 @@ internal abstract class ResourceRunner(Resource resource, RunContext context) : 
     {
     }
 
+    /// <summary>The environment the resource's process was last started with (empty for resources without a process).</summary>
+    public virtual IReadOnlyDictionary<string, string> ProcessEnvironment => new Dictionary<string, string>();
+
     protected void Publish(Func<ResourceSnapshot, ResourceSnapshot> update) => Notifications.Publish(Resource.Name, update);
 }
 
 /// <summary>What runners share.</summary>
-internal sealed class RunContext(HostOptions options, StateFolder state, ResourceNotificationService notifications, TimeProvider time, Func<string, ResourceLog> logs)
+internal sealed class RunContext(HostOptions options, StateFolder state, ResourceNotificationService notifications, TimeProvider time, Func<string, ResourceLog> logs, OtlpExport? otlp)
 {
     public HostOptions Options { get; } = options;
+
+    /// <summary>Where the services send their telemetry (the dashboard's receiver, or an operator's collector); null: nowhere.</summary>
+    public OtlpExport? Otlp { get; } = otlp;
     public StateFolder State { get; } = state;
     public ResourceNotificationService Notifications { get; } = notifications;
     public TimeProvider Time { get; } = time;
     public ResourceLog LogFor(string resource) => logs(resource);
 }
+
+/// <summary>An OTLP destination given to every project: <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>, <c>_PROTOCOL</c> and <c>_HEADERS</c>.</summary>
+public sealed record OtlpExport(string Endpoint, string Protocol, string? Headers);
 
 /// <summary>Resources without a process of their own (parameters, databases) that are ready once their parent is.</summary>
 internal sealed class PassiveRunner(Resource resource, RunContext context, Resource? parent) : ResourceRunner(resource, context)
@@ -66,12 +75,15 @@ internal abstract partial class ProcessRunner(Resource resource, RunContext cont
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private CancellationTokenSource _run = new();
     private ManagedProcess? _process;
+    private ProcessSpec? _spec;
     private Task? _supervisor;
     private int _restarts;
 
     protected ResourceLog Log => Context.LogFor(Resource.Name);
 
     public int? ProcessId => _process?.Pid;
+
+    public override IReadOnlyDictionary<string, string> ProcessEnvironment => _spec?.Environment ?? new Dictionary<string, string>();
 
     /// <summary>Prepares files (initdb, config) before the first start.</summary>
     protected virtual Task PrepareAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -91,6 +103,12 @@ internal abstract partial class ProcessRunner(Resource resource, RunContext cont
         await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (_supervisor is { IsCompleted: false })
+            {
+                // Running, or being restarted by its supervisor: a second start would run two processes.
+                return;
+            }
+
             _run.Dispose();
             _run = new CancellationTokenSource();
             await PrepareAsync(cancellationToken).ConfigureAwait(false);
@@ -106,7 +124,8 @@ internal abstract partial class ProcessRunner(Resource resource, RunContext cont
     private async Task StartOnceAsync(CancellationToken cancellationToken)
     {
         Publish(s => s with { State = KnownResourceStates.Starting, Health = ResourceHealth.Unknown, ExitCode = null, Endpoint = Endpoint });
-        var process = ManagedProcess.Start(CreateSpec(), Log);
+        _spec = CreateSpec();
+        var process = ManagedProcess.Start(_spec, Log);
         _process = process;
         Context.State.RecordProcess(Resource.Name, process);
         Publish(s => s with { ProcessId = process.Pid, StartedAt = Context.Time.GetUtcNow() });

@@ -7,7 +7,7 @@ public sealed class ProjectEnvironmentTests : IDisposable
 {
     private readonly string _path = Path.Combine(Path.GetTempPath(), "smarthub-unit-" + Guid.NewGuid().ToString("N"));
 
-    private Dictionary<string, string> EnvironmentOf(string? otlp)
+    private Dictionary<string, string> EnvironmentOf(OtlpExport? otlp)
     {
         var builder = new DistributedApplicationBuilder([]);
         var postgres = builder.AddPostgres("postgres");
@@ -24,9 +24,9 @@ public sealed class ProjectEnvironmentTests : IDisposable
         cache.Resource.Port = 6379;
         core.Resource.Port = 7001;
         mcp.Resource.Port = 7002;
-        var options = new HostOptions { StateDirectory = _path, OtlpEndpoint = otlp };
+        var options = new HostOptions { StateDirectory = _path };
         using var state = StateFolder.Open(_path);
-        var context = new RunContext(options, state, new ResourceNotificationService(), TimeProvider.System, name => new ResourceLog(name));
+        var context = new RunContext(options, state, new ResourceNotificationService(), TimeProvider.System, name => new ResourceLog(name), otlp);
         using var http = new HttpClient();
         using var runner = new ProjectRunner(mcp.Resource, context, http);
         return runner.BuildEnvironment();
@@ -51,10 +51,11 @@ public sealed class ProjectEnvironmentTests : IDisposable
     [Fact]
     public void Otlp_export_is_configured_only_when_the_apphost_has_an_endpoint()
     {
-        var env = EnvironmentOf(otlp: "http://127.0.0.1:4317");
+        var env = EnvironmentOf(otlp: new OtlpExport("http://127.0.0.1:18889", "grpc", "x-otlp-api-key=k"));
 
-        Assert.Equal("http://127.0.0.1:4317", env["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        Assert.Equal("http://127.0.0.1:18889", env["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         Assert.Equal("grpc", env["OTEL_EXPORTER_OTLP_PROTOCOL"]);
+        Assert.Equal("x-otlp-api-key=k", env["OTEL_EXPORTER_OTLP_HEADERS"]);
     }
 
     public void Dispose() => Directory.Delete(_path, recursive: true);
