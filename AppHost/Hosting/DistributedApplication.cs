@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
+using SmartHub.Hosting.Dashboard;
 using SmartHub.Hosting.Orchestration;
+using SmartHub.Hosting.Telemetry;
 
 namespace SmartHub.Hosting;
 
@@ -7,6 +9,7 @@ namespace SmartHub.Hosting;
 public sealed class DistributedApplication : IAsyncDisposable
 {
     private readonly Orchestrator _orchestrator;
+    private DashboardHost? _dashboard;
     private int _disposed;
 
     internal DistributedApplication(DistributedApplicationBuilder builder, HostOptions options)
@@ -23,11 +26,41 @@ public sealed class DistributedApplication : IAsyncDisposable
     public IReadOnlyList<Resource> Resources { get; }
     public ResourceNotificationService ResourceNotifications { get; }
 
-    /// <summary>Starts every resource in dependency order and returns once all are running and healthy.</summary>
-    public Task StartAsync(CancellationToken cancellationToken = default) => _orchestrator.StartAsync(cancellationToken);
+    /// <summary>
+    /// Starts the dashboard and its OTLP receiver (unless turned off), then every resource in dependency order; returns
+    /// once all are running and healthy.
+    /// </summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (Options.Dashboard.Enabled && _dashboard is null)
+        {
+            _dashboard = await DashboardHost.StartAsync(Options.Dashboard, new DashboardResources(Resources, ResourceNotifications, _orchestrator), cancellationToken).ConfigureAwait(false);
+        }
+
+        // An operator's own collector (ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL) wins over the dashboard's receiver.
+        _orchestrator.Otlp = Options.OtlpEndpoint is { } external
+            ? new OtlpExport(external, Options.OtlpProtocol, null)
+            : _dashboard?.ExportFor(Options.Dashboard.OtlpProtocol);
+        await _orchestrator.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Stops services first, then PostgreSQL and Redis.</summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => _orchestrator.StopAsync(cancellationToken);
+
+    /// <summary>Restarts a resource (stop, then start): the dashboard's "restart" command.</summary>
+    public Task RestartResourceAsync(string name, CancellationToken cancellationToken = default) => _orchestrator.RestartResourceAsync(name, cancellationToken);
+
+    /// <summary>The dashboard's address once started (null when it is turned off).</summary>
+    public Uri? DashboardUrl => _dashboard is null ? null : new Uri(_dashboard.Url);
+
+    /// <summary>The link that signs a browser in to the dashboard (it carries the browser token).</summary>
+    public Uri? DashboardLoginUrl => _dashboard is null ? null : new Uri(_dashboard.LoginUrl);
+
+    /// <summary>The dashboard's OTLP/gRPC and OTLP/HTTP receivers (null when it is turned off).</summary>
+    public (Uri Grpc, Uri Http)? OtlpEndpoints => _dashboard is null ? null : (new Uri(_dashboard.OtlpGrpcEndpoint), new Uri(_dashboard.OtlpHttpEndpoint));
+
+    /// <summary>The telemetry the dashboard holds (null when it is turned off).</summary>
+    public TelemetryStore? Telemetry => _dashboard?.Store;
 
     /// <summary>Stops one resource on request (no restart follows); the dashboard's and tests' "stop" command.</summary>
     public Task StopResourceAsync(string name, CancellationToken cancellationToken = default) => _orchestrator.StopResourceAsync(name, cancellationToken);
@@ -59,7 +92,7 @@ public sealed class DistributedApplication : IAsyncDisposable
         {
             await StartAsync(shutdown.Token).ConfigureAwait(false);
             started = true;
-            HostConsole.PrintResourceTable(ResourceNotifications.Snapshots, _orchestrator.StartupElapsed);
+            HostConsole.PrintResourceTable(ResourceNotifications.Snapshots, _orchestrator.StartupElapsed, _dashboard?.LoginUrl);
             foreach (var parameter in Resources.OfType<ParameterResource>().Where(p => p.GeneratedNow && p.ShowWhenGenerated))
             {
                 HostConsole.Warn($"First start: parameter '{parameter.Name}' was generated: {parameter.Value} — shown only this once; it is kept in {Options.StateDirectory}/parameters.json (mode 0600). Set Parameters__{parameter.Name} to choose your own.");
@@ -123,6 +156,11 @@ public sealed class DistributedApplication : IAsyncDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             await _orchestrator.DisposeAsync().ConfigureAwait(false);
+            if (_dashboard is not null)
+            {
+                await _dashboard.DisposeAsync().ConfigureAwait(false);
+            }
+
             Disposed?.Invoke();
         }
     }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using SmartHub.Hosting.Dashboard;
 
 namespace SmartHub.Hosting;
 
@@ -20,6 +21,9 @@ public sealed record HostOptions
     /// <summary>OTLP endpoint injected as OTEL_EXPORTER_OTLP_ENDPOINT (Aspire's <c>ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL</c> / <c>DOTNET_DASHBOARD_OTLP_ENDPOINT_URL</c>); null: no export.</summary>
     public string? OtlpEndpoint { get; init; }
     public string OtlpProtocol { get; init; } = "grpc";
+
+    /// <summary>The dashboard and its OTLP receiver (off under the testing builder unless a test turns it on).</summary>
+    public DashboardOptions Dashboard { get; init; } = new();
 
     /// <summary>Parameter values from configuration <c>Parameters:name</c> (env <c>Parameters__name</c>).</summary>
     public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
@@ -57,11 +61,12 @@ public sealed record HostOptions
             Parameters = config.GetSection("Parameters").GetChildren()
                 .Where(c => !string.IsNullOrEmpty(c.Value))
                 .ToDictionary(c => c.Key, c => c.Value!, StringComparer.Ordinal),
+            Dashboard = DashboardOptions.From(config),
             EchoResourceOutput = !string.Equals(config["SmartHub:EchoResourceOutput"], "false", StringComparison.OrdinalIgnoreCase),
         };
     }
 
-    private static string? Nullify(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+    internal static string? Nullify(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
     private static TimeSpan Seconds(IConfiguration config, string key, double fallback)
     {

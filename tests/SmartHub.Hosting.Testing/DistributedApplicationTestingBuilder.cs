@@ -41,6 +41,12 @@ public static class DistributedApplicationTestingBuilder
         {
             ["SMARTHUB_STATE_DIR"] = stateDirectory,
             ["SMARTHUB_GATEWAY_PORT"] = "0",
+            // As Aspire's testing builder: no dashboard (nor telemetry export) unless a test turns it on, with
+            // builder.Configuration["SMARTHUB_DASHBOARD_ENABLED"] = "true"; then on free ports.
+            ["SMARTHUB_DASHBOARD_ENABLED"] = "false",
+            ["SMARTHUB_DASHBOARD_PORT"] = "0",
+            ["SMARTHUB_DASHBOARD_OTLP_GRPC_PORT"] = "0",
+            ["SMARTHUB_DASHBOARD_OTLP_HTTP_PORT"] = "0",
             ["SmartHub:EchoResourceOutput"] = Environment.GetEnvironmentVariable("SMARTHUB_TEST_ECHO") == "1" ? "true" : "false",
             ["SmartHub:HealthIntervalSeconds"] = "1",
         });
