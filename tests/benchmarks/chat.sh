@@ -30,7 +30,7 @@ dotnet build tests/benchmarks/ChatBaseline/ChatBaseline.csproj -c Release -v q -
 export RateLimits__Api__PermitsPerSecond=1000000 RateLimits__Api__Burst=1000000 RateLimits__Auth__PermitsPerSecond=1000000 RateLimits__Auth__Burst=1000000
 export Logging__LogLevel__Default=Warning
 export DOTNET_ENVIRONMENT=Production
-SMARTHUB_STATE_DIR=$state SMARTHUB_GATEWAY_PORT=$gw AppHost/bin/Release/net10.0/SmartHub.AppHost >"$log" 2>&1 &
+SMARTHUB_DASHBOARD_ENABLED=false SMARTHUB_STATE_DIR=$state SMARTHUB_GATEWAY_PORT=$gw AppHost/bin/Release/net10.0/SmartHub.AppHost >"$log" 2>&1 &
 pids+=($!)
 until grep -q "resources healthy in" "$log"; do kill -0 "${pids[0]}" 2>/dev/null || { tail -30 "$log"; exit 1; }; sleep 0.1; done
 hub="http://127.0.0.1:$gw"

@@ -35,7 +35,7 @@ dotnet build tests/benchmarks/CreditsBench/CreditsBench.csproj -c Release -v q -
 # The setup's 1,001 admin grants go through the gateway: limits high enough not to refuse them.
 export RateLimits__Api__PermitsPerSecond=1000000 RateLimits__Api__Burst=1000000 RateLimits__Auth__PermitsPerSecond=1000000 RateLimits__Auth__Burst=1000000
 export DOTNET_ENVIRONMENT=Production
-SMARTHUB_STATE_DIR=$state SMARTHUB_GATEWAY_PORT=$gw AppHost/bin/Release/net10.0/SmartHub.AppHost >"$log" 2>&1 &
+SMARTHUB_DASHBOARD_ENABLED=false SMARTHUB_STATE_DIR=$state SMARTHUB_GATEWAY_PORT=$gw AppHost/bin/Release/net10.0/SmartHub.AppHost >"$log" 2>&1 &
 pids+=($!)
 until grep -q "resources healthy in" "$log"; do kill -0 "${pids[0]}" 2>/dev/null || { tail -30 "$log"; exit 1; }; sleep 0.1; done
 

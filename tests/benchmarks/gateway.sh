@@ -29,7 +29,7 @@ export RateLimits__Api__PermitsPerSecond=1000000 RateLimits__Api__Burst=1000000 
 export Logging__LogLevel__Default=Warning
 # The hub as deployed (no developer exception page, production CSP and HSTS); the bare proxy runs as Production too.
 export DOTNET_ENVIRONMENT=Production
-SMARTHUB_STATE_DIR=$state SMARTHUB_GATEWAY_PORT=$gw AppHost/bin/Release/net10.0/SmartHub.AppHost >"$log" 2>&1 &
+SMARTHUB_DASHBOARD_ENABLED=false SMARTHUB_STATE_DIR=$state SMARTHUB_GATEWAY_PORT=$gw AppHost/bin/Release/net10.0/SmartHub.AppHost >"$log" 2>&1 &
 pids+=($!)
 until grep -q "resources healthy in" "$log"; do kill -0 "${pids[0]}" 2>/dev/null || { tail -30 "$log"; exit 1; }; sleep 0.1; done
 core=$(grep -oE '^\s+core\s+Project\s+Healthy\s+[0-9]+\s+http://[0-9.:]+' "$log" | grep -oE 'http://[0-9.:]+')

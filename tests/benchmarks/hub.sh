@@ -18,7 +18,7 @@ gw=$(freeport)
 
 dotnet build AppHost/AppHost.csproj -c Release -v q -nologo >/dev/null
 export RateLimits__Api__PermitsPerSecond=1000000 RateLimits__Api__Burst=1000000 Logging__LogLevel__Default=Warning DOTNET_ENVIRONMENT=Production
-SMARTHUB_STATE_DIR=$state SMARTHUB_GATEWAY_PORT=$gw AppHost/bin/Release/net10.0/SmartHub.AppHost >"$log" 2>&1 &
+SMARTHUB_DASHBOARD_ENABLED=false SMARTHUB_STATE_DIR=$state SMARTHUB_GATEWAY_PORT=$gw AppHost/bin/Release/net10.0/SmartHub.AppHost >"$log" 2>&1 &
 pids+=($!)
 until grep -q "resources healthy in" "$log"; do kill -0 "${pids[0]}" 2>/dev/null || { tail -30 "$log"; exit 1; }; sleep 0.2; done
 pg_port=$(grep -oE '^\s+postgres\s+PostgreSQL\s+Healthy\s+[0-9]+\s+tcp://127.0.0.1:[0-9]+' "$log" | grep -oE '[0-9]+$')
