@@ -99,7 +99,9 @@ public sealed class DeploymentRouterStreamingTests : IDisposable
         var ex = await Assert.ThrowsAsync<RoutingException>(() => fixture.StreamAsync(_a, _b).WaitAsync(Bound));
 
         Assert.Equal(503, ex.StatusCode);
-        Assert.Equal(1, fixture.Provider.StreamsDisposed);
+        // Every stream that was opened is disposed. (On a loaded machine the 30 ms budget can run out before the
+        // stream is even opened, so the count is not pinned to 1.)
+        Assert.Equal(fixture.Provider.CallsTo(_a), fixture.Provider.StreamsDisposed);
     }
 
     [Fact]

@@ -357,9 +357,18 @@ public sealed class DeploymentRouterTests : IDisposable
 
         for (var i = 0; i < 3; i++)
         {
-            using var caller = new CancellationTokenSource(TimeSpan.FromMilliseconds(20));
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(
-                () => fixture.Router.CompleteAsync([_a, _b], RouterFixture.Request(), d => 100, caller.Token).WaitAsync(Bound));
+            using var caller = new CancellationTokenSource();
+            var call = fixture.Router.CompleteAsync([_a, _b], RouterFixture.Request(), d => 100, caller.Token);
+            // The caller gives up once the deployment is being called (not before: on a loaded machine a fixed delay
+            // could cancel before the attempt started).
+            var deadline = DateTime.UtcNow + Bound;
+            while (fixture.Provider.CallsTo(_a) < i + 1 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(1);
+            }
+
+            await caller.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.WaitAsync(Bound));
         }
 
         Assert.Equal(3, fixture.Provider.CallsTo(_a)); // once per call: never retried
