@@ -117,9 +117,9 @@ internal sealed class DashboardHost : IAsyncDisposable
             EnvironmentName = "Production",
             ContentRootPath = AppContext.BaseDirectory,
         });
-        // The AppHost's console is the graph's: the dashboard's own servers keep quiet (errors still reach it).
+        // The AppHost's console is the graph's: the dashboard's own servers report only their errors there.
         builder.Logging.ClearProviders();
-        builder.Logging.AddFilter(_ => false);
+        builder.Logging.AddProvider(new HostConsoleErrorLogger());
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -162,5 +162,27 @@ internal static class DashboardAssets
         }
 
         return files;
+    }
+}
+
+/// <summary>Errors of the dashboard's servers (a failing page, a receiver fault) on the AppHost's console, one line each.</summary>
+internal sealed class HostConsoleErrorLogger : ILoggerProvider, ILogger
+{
+    public ILogger CreateLogger(string categoryName) => this;
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (IsEnabled(logLevel))
+        {
+            HostConsole.Error($"dashboard: {formatter(state, exception)}{(exception is null ? "" : $" ({exception.GetType().Name}: {exception.Message})")}");
+        }
+    }
+
+    public void Dispose()
+    {
     }
 }
