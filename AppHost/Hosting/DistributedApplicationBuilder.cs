@@ -1,5 +1,6 @@
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
+using SmartHub.Hosting.Orchestration;
 
 namespace SmartHub.Hosting;
 
@@ -43,6 +44,7 @@ public sealed class DistributedApplicationBuilder : IDistributedApplicationBuild
 
     private readonly List<Resource> _resources = [];
     private bool _built;
+    private bool _underTest;
 
     /// <summary>Set by the testing builder for the entry point it runs (flows with the async context, so parallel tests do not mix).</summary>
     internal static readonly AsyncLocal<TestingHooks?> Hooks = new();
@@ -80,6 +82,7 @@ public sealed class DistributedApplicationBuilder : IDistributedApplicationBuild
         if (hooks is not null && !hooks.Released)
         {
             // Under the testing builder the entry point stops here: the test owns the builder from now on.
+            _underTest = true;
             hooks.Capture(this);
             throw new EntryPointCapturedException();
         }
@@ -90,8 +93,21 @@ public sealed class DistributedApplicationBuilder : IDistributedApplicationBuild
         }
 
         _built = true;
+        HostOptions options;
+        try
+        {
+            options = HostOptions.From(Configuration, AppHostDirectory);
+        }
+        catch (DistributedApplicationException ex) when (!_underTest)
+        {
+            // A setting the operator got wrong: the message says which and how to fix it; no stack trace.
+            HostConsole.Error(ex.Message);
+            Environment.Exit(1);
+            throw;
+        }
+
         ExpandReplicas();
-        return new DistributedApplication(this, HostOptions.From(Configuration, AppHostDirectory));
+        return new DistributedApplication(this, options);
     }
 }
 
