@@ -70,9 +70,39 @@ public sealed class DistributedApplication : IAsyncDisposable
 
     public void Run() => RunAsync().GetAwaiter().GetResult();
 
-    /// <summary>Starts, waits for Ctrl+C or SIGTERM (or <paramref name="cancellationToken"/>), then stops everything.</summary>
+    /// <summary>
+    /// Writes the deployment's description of the graph (<c>--publisher manifest|kubernetes --output-path PATH</c>);
+    /// starts nothing. Returns the files written.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> PublishAsync(CancellationToken cancellationToken = default)
+    {
+        var publish = Options.Publish ?? throw new InvalidOperationException("Not in publish mode: pass --publisher manifest|kubernetes --output-path PATH.");
+        var context = new Publishing.PublishContext(Resources, publish, AppHostMetadata.ProjectDirectory);
+        return await Publishing.Publishers.For(publish.Publisher).PublishAsync(context, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts, waits for Ctrl+C or SIGTERM (or <paramref name="cancellationToken"/>), then stops everything; in publish
+    /// mode, publishes instead.
+    /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
+        if (Options.Publish is { } publish)
+        {
+            try
+            {
+                var files = await PublishAsync(cancellationToken).ConfigureAwait(false);
+                HostConsole.Info($"Published ({publish.Publisher}) {files.Count} file(s) to {publish.OutputPath}.");
+            }
+            catch (DistributedApplicationException ex)
+            {
+                HostConsole.Error(ex.Message);
+                Environment.ExitCode = 1;
+            }
+
+            return;
+        }
+
         using var shutdown = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         void OnSignal(PosixSignalContext context)
         {

@@ -106,7 +106,12 @@ public sealed class DistributedApplicationBuilder : IDistributedApplicationBuild
             throw;
         }
 
-        ExpandReplicas();
+        if (options.Publish is null)
+        {
+            // Locally, replicas are processes of their own; a publisher writes the replica count instead.
+            ExpandReplicas();
+        }
+
         return new DistributedApplication(this, options);
     }
 }

@@ -22,6 +22,9 @@ public sealed record HostOptions
     public string? OtlpEndpoint { get; init; }
     public string OtlpProtocol { get; init; } = "grpc";
 
+    /// <summary>Publish mode (<c>--publisher</c>): write the deployment's description instead of running; null: run.</summary>
+    public Publishing.PublishOptions? Publish { get; init; }
+
     /// <summary>The dashboard and its OTLP receiver (off under the testing builder unless a test turns it on).</summary>
     public DashboardOptions Dashboard { get; init; } = new();
 
@@ -62,6 +65,7 @@ public sealed record HostOptions
                 .Where(c => !string.IsNullOrEmpty(c.Value))
                 .ToDictionary(c => c.Key, c => c.Value!, StringComparer.Ordinal),
             Dashboard = DashboardOptions.From(config),
+            Publish = Publishing.PublishOptions.From(config),
             EchoResourceOutput = !string.Equals(config["SmartHub:EchoResourceOutput"], "false", StringComparison.OrdinalIgnoreCase),
         };
     }

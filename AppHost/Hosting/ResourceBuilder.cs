@@ -45,13 +45,13 @@ public static class ResourceBuilderExtensions
 
     public static IResourceBuilder<T> WithEnvironment<T>(this IResourceBuilder<T> builder, string name, string value) where T : Resource
     {
-        builder.Resource.Environment[name] = () => value;
+        builder.Resource.Environment[name] = EnvironmentValue.Literal(value);
         return builder;
     }
 
     public static IResourceBuilder<T> WithEnvironment<T>(this IResourceBuilder<T> builder, string name, IResourceBuilder<ParameterResource> parameter) where T : Resource
     {
-        builder.Resource.Environment[name] = () => parameter.Resource.Value ?? throw new InvalidOperationException($"Parameter '{parameter.Resource.Name}' has no value.");
+        builder.Resource.Environment[name] = EnvironmentValue.Of(parameter.Resource);
         return builder;
     }
 
@@ -67,7 +67,7 @@ public static class ResourceBuilderExtensions
         {
             if (value is not null)
             {
-                builder.Resource.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = () => value;
+                builder.Resource.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = EnvironmentValue.Literal(value);
             }
         }
 

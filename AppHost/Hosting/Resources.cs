@@ -11,8 +11,8 @@ public abstract class Resource(string name)
     /// <summary>Resources this one receives connection information for.</summary>
     public List<Resource> References { get; } = [];
 
-    /// <summary>Extra environment variables, evaluated at start (after the referenced resources got their endpoints).</summary>
-    public Dictionary<string, Func<string>> Environment { get; } = new(StringComparer.Ordinal);
+    /// <summary>Extra environment variables: evaluated at start (run mode), or written as expressions (publish mode).</summary>
+    public Dictionary<string, EnvironmentValue> Environment { get; } = new(StringComparer.Ordinal);
 
     public abstract string KindName { get; }
 

@@ -102,7 +102,7 @@ internal sealed class ProjectRunner(ProjectResource project, RunContext context,
 
         foreach (var (key, value) in project.Environment)
         {
-            env[key] = value();
+            env[key] = value.Evaluate();
         }
 
         return env;

@@ -34,7 +34,7 @@ public sealed class GraphModelTests
         Assert.Equal(["gateway", "gateway-2", "gateway-3"], replicas.Keys.Order());
         Assert.All(replicas.Values, r => Assert.Equal([cache.Resource], r.References));
         Assert.All(replicas.Values, r => Assert.Equal([cache.Resource], r.WaitsFor));
-        Assert.Equal("1", replicas["gateway-3"].Environment["A"]());
+        Assert.Equal("1", replicas["gateway-3"].Environment["A"].Evaluate());
         Assert.Same(replicas["gateway"], replicas["gateway-2"].ReplicaOf);
     }
 
