@@ -204,6 +204,11 @@ internal static class Manifests
             ["volumeMounts"] = new[] { Mount("tmp", "/tmp") },
         };
 
+        if (project.Args.Count > 0)
+        {
+            container["args"] = project.Args.ToList();
+        }
+
         return new YamlMap
         {
             ["apiVersion"] = "apps/v1",
