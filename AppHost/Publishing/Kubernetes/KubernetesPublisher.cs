@@ -20,6 +20,24 @@ internal sealed class KubernetesPublisher : IPublisher
 
     public async Task<IReadOnlyList<string>> PublishAsync(PublishContext context, CancellationToken cancellationToken)
     {
+        if (File.Exists(context.Options.OutputPath))
+        {
+            throw new DistributedApplicationException($"Cannot publish for Kubernetes: --output-path {context.Options.OutputPath} is a file; give a folder.");
+        }
+
+        try
+        {
+            return await WriteTreeAsync(context, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The operator's problem (a read-only or full disk, permissions), said without a stack trace.
+            throw new DistributedApplicationException($"Cannot write the Kubernetes manifests to {context.Options.OutputPath}: {ex.Message}");
+        }
+    }
+
+    private static async Task<IReadOnlyList<string>> WriteTreeAsync(PublishContext context, CancellationToken cancellationToken)
+    {
         var options = context.Options;
         var graph = KubernetesGraph.From(context.Resources);
         var tree = new OutputTree(options.OutputPath);

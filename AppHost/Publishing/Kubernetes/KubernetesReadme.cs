@@ -97,10 +97,29 @@ internal static class KubernetesReadme
         Line("  a password of your own must not contain `;` (connection strings) or `\"` (Redis' configuration).");
         Line();
         Line("**An external secret store instead** (External Secrets Operator, Sealed Secrets, a CSI secrets-store driver, Vault):");
-        Line("create Secrets named `smarthub-secrets` and `<project>-secrets` in the namespace with the same keys, remove the");
-        Line("`secretGenerator` entries from `base/kustomization.yaml` (or `$patch: delete` them from an overlay) and delete");
-        Line("`base/secrets/`. Kustomize then leaves the names as they are, and the Deployments read the store's Secrets. Pods do");
-        Line("not restart by themselves when such a Secret changes: `kubectl rollout restart deployment -n " + options.Namespace + "`.");
+        Line("have it create Secrets named `smarthub-secrets` and `<project>-secrets` in the namespace, with the keys of the files");
+        Line("above, and drop the generated ones in an overlay of your own; the Deployments then read the store's Secrets by those");
+        Line("plain names (kustomize only renames references to Secrets it generates). The env files must still exist for");
+        Line("kustomize to build the base, but nothing of them is deployed:");
+        Line();
+        Line("```yaml");
+        Line("# overlays/external-secrets/kustomization.yaml");
+        Line("apiVersion: kustomize.config.k8s.io/v1beta1");
+        Line("kind: Kustomization");
+        Line("resources: [../production]");
+        Line("patches:");
+        foreach (var secret in new[] { KubernetesGraph.SharedSecretName }.Concat(graph.Projects.Select(p => Manifests.OwnSecretName(p.Name))))
+        {
+            Line("- patch: |-");
+            Line("    $patch: delete");
+            Line("    apiVersion: v1");
+            Line("    kind: Secret");
+            Line($"    metadata: {{name: {secret}}}");
+        }
+
+        Line("```");
+        Line();
+        Line("Pods do not restart by themselves when such a Secret changes: `kubectl rollout restart deployment -n " + options.Namespace + "`.");
         Line();
         Line("## 3. Deploy");
         Line();

@@ -387,6 +387,26 @@ public sealed class KubernetesPublisherTests(PublishedKubernetesTree tree) : ICl
     }
 
     [Fact]
+    public async Task The_readmes_external_secret_store_overlay_deploys_no_secret_and_references_the_stores_names()
+    {
+        var readme = await File.ReadAllTextAsync(Path.Combine(tree.Directory, "README.md"));
+        var start = readme.IndexOf("# overlays/external-secrets/kustomization.yaml\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, "the README shows the overlay");
+        var body = readme[(readme.IndexOf('\n', start) + 1)..readme.IndexOf("```", start, StringComparison.Ordinal)];
+        var overlay = Path.Combine(tree.Directory, "overlays", "external-secrets");
+        System.IO.Directory.CreateDirectory(overlay);
+        await File.WriteAllTextAsync(Path.Combine(overlay, "kustomization.yaml"), body);
+
+        var rendered = RenderedObjects.Parse(await PublishedKubernetesTree.KustomizeAsync(overlay));
+
+        Assert.Empty(rendered.OfKind("Secret"));
+        var auth = Container(rendered.Get("Deployment", "auth"));
+        Assert.Equal("auth-secrets", (string?)auth["envFrom"]![1]!["secretRef"]!["name"]);
+        Assert.All(auth["env"]!.AsArray().Where(e => e!["valueFrom"]?["secretKeyRef"] is not null),
+            e => Assert.Equal("smarthub-secrets", (string?)e!["valueFrom"]!["secretKeyRef"]!["name"]));
+    }
+
+    [Fact]
     public async Task Publishing_again_keeps_the_secrets_and_an_operators_edits()
     {
         var dir = System.IO.Directory.CreateTempSubdirectory("smarthub-k8s-again-").FullName;
@@ -432,6 +452,22 @@ public sealed class KubernetesPublisherTests(PublishedKubernetesTree tree) : ICl
         finally
         {
             System.IO.Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task An_output_path_that_is_a_file_is_refused_with_a_message()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            var error = await Assert.ThrowsAsync<SmartHub.Hosting.DistributedApplicationException>(() => PublishedKubernetesTree.PublishAsync(file));
+
+            Assert.Contains("is a file", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
         }
     }
 
