@@ -5,6 +5,11 @@
 #     tests check deploy/prometheus's alert rules with it), chromium (the dashboard's browser tests drive it headless
 #     with Playwright; no tool may download a browser of its own): installed with apt-get when missing (as root or
 #     with passwordless sudo), without starting system services
+#   - Node.js with npm (package nodejs when missing) and the npm packages of tests/k8s-validate (kubernetes-models,
+#     yaml: schema validation of the Kubernetes manifests the AppHost publishes), installed with `npm ci` from the
+#     lock file when node_modules is missing or older than it; kubectl (its built-in kustomize renders those
+#     manifests in the tests) checked: it comes with the machine image, and Debian's own kubernetes-client (1.20,
+#     kustomize v2) is too old for the published kustomizations, so a missing one is reported, not installed
 #   - eng/local-feed with System.IO.Hashing, packed from the SDK's own copy when the NuGet
 #     registry lacks the version pinned in Directory.Packages.props (Yarp.ReverseProxy needs it)
 # Idempotent, and quick when everything is already present (no network, no apt-get).
@@ -85,6 +90,8 @@ missing_packages() {
   find_prog promtool >/dev/null || pkgs+=(prometheus)
   # Headless Chromium for the dashboard's browser tests (Playwright drives it; it never downloads its own).
   chromium_path >/dev/null || pkgs+=(chromium)
+  # Node.js and npm: the Kubernetes manifests' schema validation (tests/k8s-validate) runs on them.
+  { have node && have npm; } || pkgs+=(nodejs npm)
   if is_root; then
     # The AppHost runs PostgreSQL as the unprivileged `postgres` user (created by the
     # postgresql packages) through setpriv/runuser (util-linux).
@@ -106,7 +113,7 @@ install_packages() {
   local pkgs=("$@")
   local cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${pkgs[*]}"
   if ! have apt-get; then
-    die "missing: ${pkgs[*]}. Install them with your package manager (PostgreSQL server, Redis server, util-linux, Prometheus' promtool, Chromium) and run this again."
+    die "missing: ${pkgs[*]}. Install them with your package manager (PostgreSQL server, Redis server, util-linux, Prometheus' promtool, Chromium, Node.js with npm) and run this again."
   fi
   if is_root; then
     SUDO=''
@@ -174,6 +181,32 @@ check_state_dir() {
   fi
 }
 
+# ---------------------------------------------------------------- Kubernetes manifests' test tools
+# tests/SmartHub.UnitTests/Publishing renders the published kustomize tree with `kubectl kustomize` and validates every
+# object with the npm package kubernetes-models (tests/k8s-validate/validate.mjs).
+K8S_VALIDATE_DIR=tests/k8s-validate
+check_k8s_tools() {
+  local kubectl version lock=$K8S_VALIDATE_DIR/package-lock.json installed=$K8S_VALIDATE_DIR/node_modules/.package-lock.json
+  if kubectl=$(find_prog kubectl) && "$kubectl" kustomize --help >/dev/null 2>&1; then
+    version=$("$kubectl" version --client 2>/dev/null | awk '/^Client Version/ {c=$3} /^Kustomize Version/ {k=$3} END {print c " (kustomize " k ")"}')
+    ok "kubectl $version"
+  else
+    warn "kubectl with kustomize v4+ (kubectl 1.21 or newer) is missing: the Kubernetes publisher's tests render the published"
+    warn "  manifests with it and fail without it. Install kubectl from the Kubernetes project's packages (Debian's"
+    warn "  kubernetes-client is 1.20, too old), or put a kubectl binary on PATH."
+  fi
+
+  if [[ -f $installed && -f $K8S_VALIDATE_DIR/node_modules/kubernetes-models/package.json && ! $lock -nt $installed ]]; then
+    ok "kubernetes-models $(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$K8S_VALIDATE_DIR/node_modules/kubernetes-models/package.json" | head -1) ($K8S_VALIDATE_DIR/node_modules)"
+    return 0
+  fi
+  step "Installing the npm packages of $K8S_VALIDATE_DIR (npm ci)"
+  # kubernetes-models 5 declares node >= 22; it runs on the machine's Node 20 (checked by its tests): no engine-strict.
+  (cd "$K8S_VALIDATE_DIR" && npm ci --no-audit --no-fund --loglevel=error </dev/null) \
+    || die "npm ci failed in $K8S_VALIDATE_DIR (the npm registry must be reachable the first time)"
+  ok "kubernetes-models installed in $K8S_VALIDATE_DIR/node_modules"
+}
+
 # ---------------------------------------------------------------- local NuGet feed
 check_local_feed() {
   local ver feed=eng/local-feed nupkg cache code dll
@@ -217,6 +250,7 @@ main() {
   ok ".NET SDK ${SDK_DIR##*/}"
   check_system
   check_state_dir
+  check_k8s_tools
   check_local_feed
 }
 
