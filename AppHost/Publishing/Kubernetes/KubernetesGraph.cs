@@ -152,17 +152,10 @@ internal sealed class KubernetesGraph
     public static string ConnectionStringKey(string resourceName) => $"ConnectionStrings__{resourceName}";
 
     /// <summary>
-    /// Settings whose value is a credential: the last segment ends with Key, Password, Secret, Token or
-    /// ConnectionString (<c>Providers__openai__ApiKey</c>; not <c>ApiKeyHeader</c> or <c>MaxTokensField</c>).
+    /// Settings whose value is a credential (<c>Providers__openai__ApiKey</c>; not <c>ApiKeyHeader</c> or
+    /// <c>MaxTokensField</c>): the same rule as the manifest's, so both publishers keep the same keys out of plain files.
     /// </summary>
-    public static bool IsSecretName(string name)
-    {
-        var separator = name.LastIndexOf("__", StringComparison.Ordinal);
-        var last = separator < 0 ? name : name[(separator + 2)..];
-        return s_secretSuffixes.Any(suffix => last.EndsWith(suffix, StringComparison.OrdinalIgnoreCase));
-    }
-
-    private static readonly string[] s_secretSuffixes = ["Key", "Password", "Passwd", "Secret", "Token", "ConnectionString"];
+    public static bool IsSecretName(string name) => PublishedEnvironment.IsSecretKey(name);
 
     /// <summary>
     /// The shared Secret's values: each secret parameter (kept from <paramref name="existing"/>, else generated), then
