@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -11,7 +10,6 @@ namespace SmartHub.UnitTests.Deploy;
 /// </summary>
 public sealed class PrometheusRulesTests
 {
-    private static readonly TimeSpan PromtoolTimeout = TimeSpan.FromMinutes(2);
 
     private static string Root { get; } = FindRoot();
 
@@ -129,33 +127,8 @@ public sealed class PrometheusRulesTests
             ?? throw new Xunit.Sdk.XunitException(
                 "promtool is not installed: it checks deploy/prometheus's rules. Install the Debian package 'prometheus' "
                 + "(./smarthub.sh setup does: apt-get install -y --no-install-recommends prometheus).");
-        var start = new ProcessStartInfo(promtool)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var timeout = new CancellationTokenSource(PromtoolTimeout);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, $"promtool {string.Join(' ', arguments)} exited with {process.ExitCode}:\n{await stdout}{await stderr}");
+        var (exitCode, stdout, stderr) = await ExternalProcess.RunAsync(promtool, workingDirectory, arguments);
+        return (exitCode, $"promtool {string.Join(' ', arguments)} exited with {exitCode}:\n{stdout}{stderr}");
     }
 
     private static string? FindPromtool()
