@@ -116,7 +116,9 @@ public sealed class TelemetryStoreTests
         Assert.Equal(100, store.SpanCount);
         var trace = Assert.Single(store.Trace(Convert.ToHexStringLower(TraceBytes(0))));
         Assert.Equal("late child", trace.Name);
-        Assert.Equal("late child", store.TraceSummaries(null, "late", 10).Traces.Single().Name);
+        var summary = store.TraceSummaries(null, "late", 10).Traces.Single();
+        Assert.Equal(("late child", T0.AddMilliseconds(500)), (summary.Name, summary.Start)); // its start moved with the root
+        Assert.Equal("late child", store.TraceSummaries(null, null, 1).Traces.Single().Name); // now the newest
         Assert.Equal(100, store.TraceSummaries(null, null, 1_000).Matched);
     }
 
