@@ -20,12 +20,12 @@ internal static class StructuredLogPages
             text = Blank(text);
             traceId = Blank(traceId)?.Trim().ToLowerInvariant();
             var minimum = Array.IndexOf(Levels, level);
-            var logs = store.Logs(
-                l => (resource is null || l.Resource == resource)
-                     && (minimum <= 0 || Array.IndexOf(Levels, l.Level) >= minimum)
-                     && (traceId is null || l.TraceId == traceId)
-                     && (text is null || l.Message.Contains(text, StringComparison.OrdinalIgnoreCase) || (l.Category?.Contains(text, StringComparison.OrdinalIgnoreCase) ?? false)),
-                Limit);
+            bool Matches(LogRecordView l) =>
+                (resource is null || l.Resource == resource)
+                && (minimum <= 0 || Array.IndexOf(Levels, l.Level) >= minimum)
+                && (text is null || l.Message.Contains(text, StringComparison.OrdinalIgnoreCase) || (l.Category?.Contains(text, StringComparison.OrdinalIgnoreCase) ?? false));
+            // By trace id the store compares ids as numbers, not as a string made for each record.
+            var logs = traceId is null ? store.Logs(Matches, Limit) : store.Logs(traceId, Matches, Limit);
             var rows = new StringBuilder();
             foreach (var log in logs)
             {

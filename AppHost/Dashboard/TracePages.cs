@@ -41,7 +41,8 @@ internal static class TracePages
                   <label>Name <input name="text" value="{Html.E(text)}" placeholder="span name contains"></label>
                   <button type="submit">Filter</button> <a href="/traces">Clear</a>
                 </form>
-                <p class="count">{(matched > traces.Count ? $"The newest {traces.Count} of {matched} matching traces." : $"{matched} trace(s).")}</p>
+                <p class="count">{(matched > traces.Count ? $"The newest {traces.Count} of {matched} matching traces." : $"{matched} trace(s).")}
+                  <small>{store.SpanCount:N0} spans held (at most {store.Limits.MaxSpans:N0}: the oldest leave first).</small></p>
                 <table class="grid traces" id="traces">
                   <thead><tr><th>Start</th><th>Name</th><th>Resources</th><th>Duration</th><th>Spans</th><th>Errors</th></tr></thead>
                   <tbody>{rows}</tbody>

@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Google.Protobuf;
 using SmartHub.AppHost.Telemetry.Otlp.Collector.Logs;
 using SmartHub.AppHost.Telemetry.Otlp.Collector.Metrics;
 using SmartHub.AppHost.Telemetry.Otlp.Collector.Trace;
@@ -28,11 +27,147 @@ public sealed class TelemetryLimits
     public int MaxSeries { get; set; } = 10_000;
 }
 
-public sealed record SpanRecord(
-    string TraceId, string SpanId, string? ParentSpanId, string Name, string Resource, string Kind, DateTimeOffset Start, DateTimeOffset End,
-    bool IsError, string? StatusMessage, IReadOnlyDictionary<string, string> Attributes)
+/// <summary>
+/// One span as held: ids as numbers and times as ticks (about half the memory of their strings and offsets), shown as
+/// hex and <see cref="DateTimeOffset"/> when read. A hundred thousand of these are held at the default limits.
+/// </summary>
+public sealed class SpanRecord
 {
+    private static readonly string[] SpanKinds = ["Unspecified", "Internal", "Server", "Client", "Producer", "Consumer"];
+    private readonly ulong _spanId;
+    private readonly ulong _parentSpanId;
+    private readonly long _start;
+    private readonly long _end;
+    private readonly byte _kind;
+
+    internal SpanRecord(
+        TraceEntry trace, ulong spanId, ulong parentSpanId, string name, string resource, int kind, long startTicks, long endTicks,
+        bool isError, string? statusMessage, IReadOnlyDictionary<string, string> attributes)
+    {
+        Trace = trace;
+        _spanId = spanId;
+        _parentSpanId = parentSpanId;
+        Name = name;
+        Resource = resource;
+        _kind = (byte)(kind is >= 0 and < 6 ? kind : 0);
+        _start = startTicks;
+        _end = endTicks;
+        IsError = isError;
+        StatusMessage = statusMessage;
+        Attributes = attributes;
+    }
+
+    internal TraceEntry Trace { get; }
+    internal ulong SpanIdValue => _spanId;
+    internal ulong ParentSpanIdValue => _parentSpanId;
+    internal long StartTicks => _start;
+    internal long EndTicks => _end;
+
+    public string TraceId => Trace.Id;
+    public string SpanId => TelemetryIds.Hex(_spanId);
+
+    /// <summary>Null for a root span (no parent id, or an all-zero one, which W3C calls invalid).</summary>
+    public string? ParentSpanId => _parentSpanId == 0 ? null : TelemetryIds.Hex(_parentSpanId);
+
+    public string Name { get; }
+    public string Resource { get; }
+    public string Kind => SpanKinds[_kind];
+    public DateTimeOffset Start => new(_start, TimeSpan.Zero);
+    public DateTimeOffset End => new(_end, TimeSpan.Zero);
+    public bool IsError { get; }
+    public string? StatusMessage { get; }
+    public IReadOnlyDictionary<string, string> Attributes { get; }
     public TimeSpan Duration => End - Start;
+}
+
+/// <summary>
+/// The spans held of one trace, its id (one string shared by its spans) and its start, kept as spans come and leave:
+/// the traces list compares 20,000 starts per request, and reading them here rather than from every span saves a walk
+/// through the whole store's memory.
+/// </summary>
+internal sealed class TraceEntry(UInt128 key)
+{
+    private readonly List<SpanRecord> _spans = new(4);
+
+    public UInt128 Key { get; } = key;
+    public string Id { get; } = TelemetryIds.Hex(key);
+    public IReadOnlyList<SpanRecord> Spans => _spans;
+    public long StartTicks { get; private set; } = long.MaxValue;
+
+    public void Add(SpanRecord span)
+    {
+        _spans.Add(span);
+        StartTicks = Math.Min(StartTicks, span.StartTicks);
+    }
+
+    /// <summary>Removes a span (the oldest held leaves, usually its trace's first); false when none is left.</summary>
+    public bool Remove(SpanRecord span)
+    {
+        var index = _spans.IndexOf(span);
+        if (index >= 0)
+        {
+            _spans.RemoveAt(index);
+            if (span.StartTicks == StartTicks)
+            {
+                StartTicks = long.MaxValue;
+                foreach (var held in _spans)
+                {
+                    StartTicks = Math.Min(StartTicks, held.StartTicks);
+                }
+            }
+        }
+
+        return _spans.Count > 0;
+    }
+
+    public bool Any(Predicate<SpanRecord> match) => _spans.Exists(match);
+}
+
+/// <summary>
+/// Trace and span ids as numbers (W3C: 16 and 8 bytes, big-endian as the hex reads). Ids of another length, which no
+/// SDK sends, are cut or zero-padded to that size.
+/// </summary>
+internal static class TelemetryIds
+{
+    public static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
+
+    public static UInt128 TraceKey(ReadOnlySpan<byte> id)
+    {
+        if (id.Length == 16)
+        {
+            return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(id);
+        }
+
+        Span<byte> padded = stackalloc byte[16];
+        padded.Clear();
+        id[..Math.Min(id.Length, 16)].CopyTo(padded);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(padded);
+    }
+
+    public static ulong SpanKey(ReadOnlySpan<byte> id)
+    {
+        if (id.Length == 8)
+        {
+            return System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(id);
+        }
+
+        Span<byte> padded = stackalloc byte[8];
+        padded.Clear();
+        id[..Math.Min(id.Length, 8)].CopyTo(padded);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(padded);
+    }
+
+    /// <summary>A trace id as the pages and links write it (32 lowercase hex digits); false for anything else.</summary>
+    public static bool TryParseTraceId(string? text, out UInt128 key)
+    {
+        key = default;
+        return text is { Length: 32 } && !text.AsSpan().ContainsAnyExcept(LowerHex)
+            && UInt128.TryParse(text, System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out key);
+    }
+
+    public static string Hex(UInt128 key) => key.ToString("x32", System.Globalization.CultureInfo.InvariantCulture);
+
+    public static string Hex(ulong key) => key.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>One trace as the traces list shows it: its root (or earliest) span's name, the resources it touched.</summary>
@@ -42,8 +177,39 @@ public sealed record TraceSummary(
 /// <summary>An instrument a resource reports, with how many series (attribute sets) it has.</summary>
 public sealed record InstrumentSummary(string Resource, string Name, string Unit, string Kind, int SeriesCount);
 
-public sealed record LogRecordView(
-    DateTimeOffset Time, string Resource, string Level, string Message, string? Category, string? TraceId, string? SpanId, IReadOnlyDictionary<string, string> Attributes);
+/// <summary>One log record as held: its trace and span ids as numbers and its time as ticks, shown as text when read.</summary>
+public sealed class LogRecordView
+{
+    private readonly long _time;
+    private readonly UInt128 _traceId;
+    private readonly ulong _spanId;
+    private readonly bool _hasTraceId;
+
+    internal LogRecordView(
+        long timeTicks, string resource, string level, string message, string? category, UInt128? traceId, ulong spanId, IReadOnlyDictionary<string, string> attributes)
+    {
+        _time = timeTicks;
+        Resource = resource;
+        Level = level;
+        Message = message;
+        Category = category;
+        (_hasTraceId, _traceId) = traceId is { } id ? (true, id) : (false, default);
+        _spanId = spanId;
+        Attributes = attributes;
+    }
+
+    public DateTimeOffset Time => new(_time, TimeSpan.Zero);
+    public string Resource { get; }
+    public string Level { get; }
+    public string Message { get; }
+    public string? Category { get; }
+    public string? TraceId => _hasTraceId ? TelemetryIds.Hex(_traceId) : null;
+    public string? SpanId => _spanId == 0 ? null : TelemetryIds.Hex(_spanId);
+    public IReadOnlyDictionary<string, string> Attributes { get; }
+
+    /// <summary>Whether the record belongs to the trace (compared as numbers: no text per record when filtering).</summary>
+    internal bool IsInTrace(UInt128 traceId) => _hasTraceId && _traceId == traceId;
+}
 
 public sealed record MetricPoint(DateTimeOffset Time, double Value);
 
@@ -56,14 +222,12 @@ public sealed record MetricSeries(string Resource, string Name, string Unit, str
 /// </summary>
 public sealed class TelemetryStore(TelemetryLimits limits)
 {
-    private static readonly System.Buffers.SearchValues<char> LowerHex = System.Buffers.SearchValues.Create("0123456789abcdef");
-    private static readonly string[] SpanKinds = ["Unspecified", "Internal", "Server", "Client", "Producer", "Consumer"];
     private readonly Lock _gate = new();
-    private readonly StringPool _strings = new(50_000);
+    private readonly StringPool _strings = new(StringPool.DefaultCapacity);
     private readonly HashSet<string> _resources = new(StringComparer.Ordinal);
-    private readonly Queue<SpanRecord> _spans = new();
-    private readonly Dictionary<string, List<SpanRecord>> _traces = new(StringComparer.Ordinal);
-    private readonly Queue<LogRecordView> _logs = new();
+    private readonly RingBuffer<SpanRecord> _spans = new(limits.MaxSpans);
+    private readonly Dictionary<UInt128, TraceEntry> _traces = [];
+    private readonly RingBuffer<LogRecordView> _logs = new(limits.MaxLogs);
     private readonly Dictionary<string, SeriesBuffer> _series = new(StringComparer.Ordinal);
 
     /// <summary>Metric series refused because <see cref="TelemetryLimits.MaxSeries"/> was reached.</summary>
@@ -80,6 +244,19 @@ public sealed class TelemetryStore(TelemetryLimits limits)
         }
     }
 
+    public int LogCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _logs.Count;
+            }
+        }
+    }
+
+    public TelemetryLimits Limits => limits;
+
     public void Add(ExportTraceServiceRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -88,32 +265,25 @@ public sealed class TelemetryStore(TelemetryLimits limits)
             foreach (var resourceSpans in request.ResourceSpans)
             {
                 var resource = ResourceName(resourceSpans.Resource?.Attributes);
-                foreach (var span in resourceSpans.ScopeSpans.SelectMany(s => s.Spans))
+                foreach (var scope in resourceSpans.ScopeSpans)
                 {
-                    var traceId = Hex(span.TraceId);
-                    if (!_traces.TryGetValue(traceId, out var trace))
+                    foreach (var span in scope.Spans)
                     {
-                        _traces[traceId] = trace = [];
-                    }
-                    else
-                    {
-                        // The spans of a trace share one id string.
-                        traceId = trace[0].TraceId;
-                    }
-
-                    var record = new SpanRecord(
-                        traceId, Hex(span.SpanId), span.ParentSpanId.IsEmpty ? null : Hex(span.ParentSpanId), _strings.Get(span.Name), resource,
-                        SpanKinds[(int)span.Kind is >= 0 and < 6 ? (int)span.Kind : 0], Time(span.StartTimeUnixNano), Time(span.EndTimeUnixNano),
-                        span.Status?.Code == OtlpTrace.Status.Types.StatusCode.Error, NullIfEmpty(span.Status?.Message), Attributes(span.Attributes));
-                    _spans.Enqueue(record);
-
-                    trace.Add(record);
-                    while (_spans.Count > limits.MaxSpans)
-                    {
-                        var old = _spans.Dequeue();
-                        if (_traces.TryGetValue(old.TraceId, out var oldTrace) && oldTrace.Remove(old) && oldTrace.Count == 0)
+                        var key = TelemetryIds.TraceKey(span.TraceId.Span);
+                        if (!_traces.TryGetValue(key, out var trace))
                         {
-                            _traces.Remove(old.TraceId);
+                            _traces[key] = trace = new TraceEntry(key);
+                        }
+
+                        var record = new SpanRecord(
+                            trace, TelemetryIds.SpanKey(span.SpanId.Span), TelemetryIds.SpanKey(span.ParentSpanId.Span), _strings.Get(span.Name), resource,
+                            (int)span.Kind, Ticks(span.StartTimeUnixNano), Ticks(span.EndTimeUnixNano),
+                            span.Status?.Code == OtlpTrace.Status.Types.StatusCode.Error, NullIfEmpty(span.Status?.Message), Attributes(span.Attributes));
+                        trace.Add(record);
+                        // The oldest span leaves once the buffer is full; its trace with it when it was the last.
+                        if (_spans.Add(record) is { } old && !old.Trace.Remove(old) && _traces.TryGetValue(old.Trace.Key, out var held) && held == old.Trace)
+                        {
+                            _traces.Remove(old.Trace.Key);
                         }
                     }
                 }
@@ -131,16 +301,13 @@ public sealed class TelemetryStore(TelemetryLimits limits)
                 var resource = ResourceName(resourceLogs.Resource?.Attributes);
                 foreach (var scope in resourceLogs.ScopeLogs)
                 {
+                    var category = scope.Scope?.Name is { Length: > 0 } name ? _strings.Get(name) : null;
                     foreach (var log in scope.LogRecords)
                     {
-                        _logs.Enqueue(new LogRecordView(
-                            Time(log.TimeUnixNano != 0 ? log.TimeUnixNano : log.ObservedTimeUnixNano), resource, Level(log), Text(log.Body),
-                            scope.Scope?.Name is { Length: > 0 } category ? _strings.Get(category) : null, log.TraceId.IsEmpty ? null : Hex(log.TraceId), log.SpanId.IsEmpty ? null : Hex(log.SpanId),
-                            Attributes(log.Attributes)));
-                        while (_logs.Count > limits.MaxLogs)
-                        {
-                            _logs.Dequeue();
-                        }
+                        // The oldest record leaves once the buffer is full.
+                        _logs.Add(new LogRecordView(
+                            Ticks(log.TimeUnixNano != 0 ? log.TimeUnixNano : log.ObservedTimeUnixNano), resource, Level(log), _strings.Get(Text(log.Body)), category,
+                            log.TraceId.IsEmpty ? null : TelemetryIds.TraceKey(log.TraceId.Span), TelemetryIds.SpanKey(log.SpanId.Span), Attributes(log.Attributes)));
                     }
                 }
             }
@@ -189,11 +356,17 @@ public sealed class TelemetryStore(TelemetryLimits limits)
         }
     }
 
+    /// <summary>The spans held of a trace (32 lowercase hex digits), by start; none for an id not held or not well formed.</summary>
     public IReadOnlyList<SpanRecord> Trace(string traceId)
     {
+        if (!TelemetryIds.TryParseTraceId(traceId, out var key))
+        {
+            return [];
+        }
+
         lock (_gate)
         {
-            return _traces.TryGetValue(traceId, out var spans) ? [.. spans.OrderBy(s => s.Start)] : [];
+            return _traces.TryGetValue(key, out var trace) ? [.. trace.Spans.OrderBy(s => s.StartTicks)] : [];
         }
     }
 
@@ -202,7 +375,7 @@ public sealed class TelemetryStore(TelemetryLimits limits)
     {
         lock (_gate)
         {
-            return [.. _traces.Values.OrderByDescending(t => t.Max(s => s.End)).Take(limit).Select(t => (IReadOnlyList<SpanRecord>)[.. t.OrderBy(s => s.Start)])];
+            return [.. _traces.Values.OrderByDescending(t => t.Spans.Max(s => s.EndTicks)).Take(limit).Select(t => (IReadOnlyList<SpanRecord>)[.. t.Spans.OrderBy(s => s.StartTicks)])];
         }
     }
 
@@ -210,50 +383,78 @@ public sealed class TelemetryStore(TelemetryLimits limits)
     /// Traces newest first (by start), each summarised; only those that touched <paramref name="resource"/> and whose
     /// span names contain <paramref name="text"/> when given. <c>Matched</c> counts every match, not just those returned.
     /// </summary>
+    /// <remarks>
+    /// Only the traces returned are summarised: the others are counted and compared by start (a bounded heap of
+    /// <paramref name="limit"/>), so a page of the newest 200 costs little more with 20,000 traces held than with 200.
+    /// </remarks>
     public (IReadOnlyList<TraceSummary> Traces, int Matched) TraceSummaries(string? resource, string? text, int limit)
     {
-        var summaries = new List<TraceSummary>();
+        var newest = new PriorityQueue<TraceEntry, long>(Math.Max(limit, 0) + 1);
+        var matched = 0;
+        Predicate<SpanRecord>? touches = resource is null ? null : s => s.Resource == resource;
+        Predicate<SpanRecord>? named = string.IsNullOrEmpty(text) ? null : s => s.Name.Contains(text, StringComparison.OrdinalIgnoreCase);
         lock (_gate)
         {
-            foreach (var spans in _traces.Values)
+            foreach (var trace in _traces.Values)
             {
-                if ((resource is null || spans.Exists(s => s.Resource == resource))
-                    && (string.IsNullOrEmpty(text) || spans.Exists(s => s.Name.Contains(text, StringComparison.OrdinalIgnoreCase))))
+                if ((touches is null || trace.Any(touches)) && (named is null || trace.Any(named)))
                 {
-                    summaries.Add(Summarise(spans));
+                    matched++;
+                    if (limit <= 0)
+                    {
+                        continue;
+                    }
+
+                    // A min-heap of the newest `limit` by start: a newer trace replaces the oldest of them.
+                    var start = trace.StartTicks;
+                    if (newest.Count < limit)
+                    {
+                        newest.Enqueue(trace, start);
+                    }
+                    else if (newest.TryPeek(out _, out var oldest) && start > oldest)
+                    {
+                        newest.EnqueueDequeue(trace, start);
+                    }
                 }
             }
-        }
 
-        summaries.Sort((a, b) => b.Start.CompareTo(a.Start));
-        return (summaries.Count > limit ? summaries[..limit] : summaries, summaries.Count);
+            var summaries = new List<TraceSummary>(newest.Count);
+            while (newest.TryDequeue(out var trace, out _))
+            {
+                summaries.Add(Summarise(trace));
+            }
+
+            summaries.Reverse();
+            return (summaries, matched);
+        }
     }
 
-    private static TraceSummary Summarise(List<SpanRecord> spans)
+    private static TraceSummary Summarise(TraceEntry trace)
     {
-        var start = DateTimeOffset.MaxValue;
-        var end = DateTimeOffset.MinValue;
+        var spans = trace.Spans;
+        var start = long.MaxValue;
+        var end = long.MinValue;
         var errors = 0;
         SpanRecord? root = null;
-        var ids = new HashSet<string>(spans.Count, StringComparer.Ordinal);
+        var ids = new HashSet<ulong>(spans.Count);
         foreach (var span in spans)
         {
-            ids.Add(span.SpanId);
+            ids.Add(span.SpanIdValue);
         }
 
         foreach (var span in spans)
         {
-            start = span.Start < start ? span.Start : start;
-            end = span.End > end ? span.End : end;
+            start = Math.Min(start, span.StartTicks);
+            end = Math.Max(end, span.EndTicks);
             errors += span.IsError ? 1 : 0;
             // The root: no parent, or a parent not held (it left the buffer or never came); the earliest such span.
-            if ((span.ParentSpanId is null || !ids.Contains(span.ParentSpanId)) && (root is null || span.Start < root.Start))
+            if ((span.ParentSpanIdValue == 0 || !ids.Contains(span.ParentSpanIdValue)) && (root is null || span.StartTicks < root.StartTicks))
             {
                 root = span;
             }
         }
 
-        return new TraceSummary(spans[0].TraceId, root?.Name ?? spans[0].Name, start, end - start, spans.Count, errors,
+        return new TraceSummary(trace.Id, root?.Name ?? spans[0].Name, new DateTimeOffset(start, TimeSpan.Zero), TimeSpan.FromTicks(end - start), spans.Count, errors,
             [.. spans.Select(s => s.Resource).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)]);
     }
 
@@ -279,13 +480,31 @@ public sealed class TelemetryStore(TelemetryLimits limits)
         }
     }
 
+    /// <summary>Log records, newest first, that pass <paramref name="filter"/> (read in place: the buffer is not copied).</summary>
     public IReadOnlyList<LogRecordView> Logs(Func<LogRecordView, bool> filter, int limit)
     {
         ArgumentNullException.ThrowIfNull(filter);
+        var found = new List<LogRecordView>(Math.Clamp(limit, 0, 1_000));
         lock (_gate)
         {
-            return [.. _logs.Reverse().Where(filter).Take(limit)];
+            for (var i = 0; i < _logs.Count && found.Count < limit; i++)
+            {
+                var log = _logs.NewestFirst(i);
+                if (filter(log))
+                {
+                    found.Add(log);
+                }
+            }
         }
+
+        return found;
+    }
+
+    /// <summary>The log records of one trace (32 lowercase hex digits), newest first.</summary>
+    public IReadOnlyList<LogRecordView> Logs(string traceId, Func<LogRecordView, bool> filter, int limit)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        return TelemetryIds.TryParseTraceId(traceId, out var key) ? Logs(l => l.IsInTrace(key) && filter(l), limit) : [];
     }
 
     public IReadOnlyList<MetricSeries> Metrics(string? resource = null, string? name = null)
@@ -299,7 +518,7 @@ public sealed class TelemetryStore(TelemetryLimits limits)
     }
 
     private void AddPoint(
-        string resource, OtlpMetrics.Metric metric, string kind, IEnumerable<KeyValue> attributes, ulong timeUnixNano, double value,
+        string resource, OtlpMetrics.Metric metric, string kind, IReadOnlyList<KeyValue> attributes, ulong timeUnixNano, double value,
         (ulong Count, double Sum, bool Cumulative)? histogram = null)
     {
         var labels = Attributes(attributes);
@@ -328,7 +547,7 @@ public sealed class TelemetryStore(TelemetryLimits limits)
             value = windowSum / windowCount;
         }
 
-        series.Points.Enqueue(new MetricPoint(Time(timeUnixNano), value));
+        series.Points.Enqueue(new MetricPoint(new DateTimeOffset(Ticks(timeUnixNano), TimeSpan.Zero), value));
         while (series.Points.Count > limits.MaxPointsPerSeries)
         {
             series.Points.Dequeue();
@@ -339,7 +558,7 @@ public sealed class TelemetryStore(TelemetryLimits limits)
     /// The AppHost resource that sent it: <c>service.instance.id</c> is <c>{resource}-{32 hex}</c> for the projects it
     /// starts (replicas share <c>service.name</c>: gateway-2 is an instance of gateway); else <c>service.name</c>.
     /// </summary>
-    private string ResourceName(IEnumerable<KeyValue>? attributes)
+    private string ResourceName(IReadOnlyList<KeyValue>? attributes)
     {
         string? service = null, instance = null;
         foreach (var attribute in attributes ?? [])
@@ -355,7 +574,7 @@ public sealed class TelemetryStore(TelemetryLimits limits)
             }
         }
 
-        if (instance is { Length: > 33 } && instance[^33] == '-' && !instance.AsSpan(instance.Length - 32).ContainsAnyExcept(LowerHex))
+        if (instance is { Length: > 33 } && instance[^33] == '-' && !instance.AsSpan(instance.Length - 32).ContainsAnyExcept(TelemetryIds.LowerHex))
         {
             return Seen(_strings.Get(instance[..^33]));
         }
@@ -369,17 +588,30 @@ public sealed class TelemetryStore(TelemetryLimits limits)
         return resource;
     }
 
-    private CompactAttributes Attributes(IEnumerable<KeyValue> attributes)
+    private CompactAttributes Attributes(IReadOnlyList<KeyValue> attributes)
     {
-        var pairs = new List<KeyValuePair<string, string>>();
-        foreach (var attribute in attributes)
+        if (attributes.Count == 0)
         {
-            var value = Text(attribute.Value);
-            pairs.RemoveAll(p => p.Key == attribute.Key);
-            pairs.Add(new(_strings.Get(attribute.Key), value.Length <= 64 ? _strings.Get(value) : value));
+            return CompactAttributes.Empty;
         }
 
-        return new CompactAttributes([.. pairs]);
+        var pairs = new KeyValuePair<string, string>[attributes.Count];
+        var count = 0;
+        foreach (var attribute in attributes)
+        {
+            var pair = new KeyValuePair<string, string>(_strings.Get(attribute.Key), _strings.Get(Text(attribute.Value)));
+            // A key given twice keeps its last value.
+            var at = 0;
+            while (at < count && pairs[at].Key != pair.Key)
+            {
+                at++;
+            }
+
+            pairs[at] = pair;
+            count = Math.Max(count, at + 1);
+        }
+
+        return new CompactAttributes(count == pairs.Length ? pairs : pairs[..count]);
     }
 
     private static string Text(AnyValue? value) => value?.ValueCase switch
@@ -405,9 +637,7 @@ public sealed class TelemetryStore(TelemetryLimits limits)
         _ => string.IsNullOrEmpty(log.SeverityText) ? "Information" : log.SeverityText,
     };
 
-    private static string Hex(ByteString bytes) => Convert.ToHexStringLower(bytes.Span);
-
-    private static DateTimeOffset Time(ulong unixNano) => DateTimeOffset.UnixEpoch.AddTicks((long)(unixNano / 100));
+    private static long Ticks(ulong unixNano) => DateTimeOffset.UnixEpoch.UtcTicks + (long)Math.Min(unixNano / 100, (ulong)(DateTimeOffset.MaxValue.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks));
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 }
@@ -424,6 +654,8 @@ internal sealed class SeriesBuffer(MetricSeries series)
 /// <summary>Attributes as one small array (a span holds about ten): far less memory than a dictionary per span.</summary>
 internal sealed class CompactAttributes(KeyValuePair<string, string>[] pairs) : IReadOnlyDictionary<string, string>
 {
+    public static readonly CompactAttributes Empty = new([]);
+
     public string this[string key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException($"No attribute '{key}'.");
 
     public IEnumerable<string> Keys => pairs.Select(p => p.Key);
@@ -453,27 +685,80 @@ internal sealed class CompactAttributes(KeyValuePair<string, string>[] pairs) : 
 }
 
 /// <summary>
-/// One instance per distinct short string (attribute names, span names, resource names, common values), so that a
-/// hundred thousand spans do not hold a hundred thousand copies of "http.request.method". Bounded: once full, strings
-/// are kept as they come.
+/// One instance per distinct string of up to <see cref="MaxLength"/> characters (attribute names, span names, resource
+/// names, routes, SQL statements, user agents, log templates and messages), so that a hundred thousand spans do not hold
+/// a hundred thousand copies of "http.request.method" or of the same 200-character query. Bounded: when it holds
+/// <c>capacity</c> strings it starts afresh, so values seen once (ids in paths and URLs) do not fill it for good, nor
+/// stay alive in it after their spans have left; what repeats is pooled again at its next arrival.
 /// </summary>
 internal sealed class StringPool(int capacity)
 {
+    public const int DefaultCapacity = 20_000;
+    public const int MaxLength = 256;
     private readonly Dictionary<string, string> _pool = new(StringComparer.Ordinal);
 
     /// <summary>Not thread-safe: the store calls it under its lock.</summary>
     public string Get(string value)
     {
+        if (value.Length > MaxLength)
+        {
+            return value;
+        }
+
         if (_pool.TryGetValue(value, out var pooled))
         {
             return pooled;
         }
 
-        if (_pool.Count < capacity)
+        if (_pool.Count >= capacity)
         {
-            _pool[value] = value;
+            _pool.Clear();
         }
 
+        _pool[value] = value;
         return value;
     }
+}
+
+/// <summary>
+/// The newest <c>capacity</c> items in arrival order, read newest first by index without copying; the array grows
+/// (doubling) up to the capacity, so a store that holds little uses little.
+/// </summary>
+internal sealed class RingBuffer<T>(int capacity)
+    where T : class
+{
+    private T[] _items = new T[Math.Min(capacity, 1_024)];
+    private int _head; // the oldest item
+    private int _count;
+
+    public int Count => _count;
+
+    /// <summary>Adds an item; returns the oldest, which left to make room, when the buffer was full.</summary>
+    public T? Add(T item)
+    {
+        if (_count == _items.Length && _items.Length < capacity)
+        {
+            var grown = new T[(int)Math.Min((long)_items.Length * 2, capacity)];
+            for (var i = 0; i < _count; i++)
+            {
+                grown[i] = _items[(_head + i) % _items.Length];
+            }
+
+            (_items, _head) = (grown, 0);
+        }
+
+        if (_count < _items.Length)
+        {
+            _items[(_head + _count++) % _items.Length] = item;
+            return null;
+        }
+
+        var oldest = _items[_head];
+        _items[_head] = item;
+        _head = (_head + 1) % _items.Length;
+        return oldest;
+    }
+
+    /// <summary>The <paramref name="index"/>-th newest item (0 is the newest).</summary>
+    public T NewestFirst(int index) => _items[(_head + _count - 1 - index) % _items.Length];
 }
