@@ -14,14 +14,9 @@ internal sealed class ManifestPublisher : IPublisher
 {
     public const string SchemaUrl = "https://json.schemastore.org/aspire-8.0.json";
 
-    /// <summary>
-    /// The tag recent Aspire releases pin, with a longer support window than 15 (to 2029). Locally Debian's PostgreSQL 15
-    /// runs; the migrations (identity columns, declarative partitions, advisory locks) use nothing that differs between
-    /// the two.
-    /// </summary>
-    public const string PostgresImage = "docker.io/library/postgres:17.6";
+    public const string PostgresImage = ContainerImages.Postgres;
 
-    public const string RedisImage = "docker.io/library/redis:7.4";
+    public const string RedisImage = ContainerImages.Redis;
 
     public async Task<IReadOnlyList<string>> PublishAsync(PublishContext context, CancellationToken cancellationToken)
     {

@@ -13,10 +13,8 @@ internal static class Manifests
     /// <summary>The <c>postgres</c> and <c>redis</c> users of the official Debian-based images.</summary>
     public const int DatabaseUser = 999;
 
-    // Pinned tags of the official images (Debian-based: their users are uid/gid 999). PostgreSQL 17; Redis 7.2, the last
-    // BSD-licensed line.
-    public const string PostgresImage = "postgres:17.2-bookworm";
-    public const string RedisImage = "redis:7.2.7-bookworm";
+    public const string PostgresImage = ContainerImages.Postgres;
+    public const string RedisImage = ContainerImages.Redis;
 
     public const string IngressControllerNamespace = "ingress-nginx";
     public const string MonitoringNamespace = "monitoring";

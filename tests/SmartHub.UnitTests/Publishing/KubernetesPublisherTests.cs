@@ -327,7 +327,7 @@ public sealed class KubernetesPublisherTests(PublishedKubernetesTree tree) : ICl
         var pod = PodSpec(postgres);
         var container = Container(postgres);
 
-        Assert.Matches(@"^postgres:1[57]\.\d+", (string?)container["image"]);
+        Assert.Matches(@"^docker\.io/library/postgres:1[57]\.\d+", (string?)container["image"]);
         Assert.Equal(999, (int?)pod["securityContext"]!["runAsUser"]);
         Assert.Equal(999, (int?)pod["securityContext"]!["fsGroup"]);
         Assert.True((bool?)pod["securityContext"]!["runAsNonRoot"]);

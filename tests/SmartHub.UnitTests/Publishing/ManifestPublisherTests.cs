@@ -133,7 +133,7 @@ public sealed partial class ManifestPublisherTests : IDisposable
 
         var cache = resources.GetProperty("cache");
         Assert.Equal("container.v0", cache.GetProperty("type").GetString());
-        Assert.Equal("docker.io/library/redis:7.4", cache.GetProperty("image").GetString());
+        Assert.Equal("docker.io/library/redis:7.2.7", cache.GetProperty("image").GetString());
         Assert.Equal("{cache.bindings.tcp.host}:{cache.bindings.tcp.port},password={cache-password.value}", cache.GetProperty("connectionString").GetString());
         Assert.Equal("/bin/sh", cache.GetProperty("entrypoint").GetString());
         Assert.Equal(["-c", "redis-server --requirepass $REDIS_PASSWORD"], cache.GetProperty("args").EnumerateArray().Select(a => a.GetString()));
