@@ -370,15 +370,6 @@ public sealed class TelemetryStore(TelemetryLimits limits)
         }
     }
 
-    /// <summary>Traces, newest first: each trace's spans (a trace still arriving shows what came so far).</summary>
-    public IReadOnlyList<IReadOnlyList<SpanRecord>> Traces(int limit)
-    {
-        lock (_gate)
-        {
-            return [.. _traces.Values.OrderByDescending(t => t.Spans.Max(s => s.EndTicks)).Take(limit).Select(t => (IReadOnlyList<SpanRecord>)[.. t.Spans.OrderBy(s => s.StartTicks)])];
-        }
-    }
-
     /// <summary>
     /// Traces newest first (by start), each summarised; only those that touched <paramref name="resource"/> and whose
     /// span names contain <paramref name="text"/> when given. <c>Matched</c> counts every match, not just those returned.

@@ -2,13 +2,27 @@ using System.Diagnostics;
 
 namespace SmartHub.UnitTests;
 
-/// <summary>Runs a command-line tool the tests check things with (promtool, kubectl, node, git) and collects its output.</summary>
+/// <summary>
+/// Runs a command-line tool the tests check things with (promtool, kubectl, node, git, the built AppHost) and collects its
+/// output.
+/// </summary>
 internal static class ExternalProcess
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan ToolTimeout = TimeSpan.FromMinutes(2);
 
     /// <summary>Runs <paramref name="file"/>; kills it (and what it started) if it takes longer than 2 minutes.</summary>
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string file, string? workingDirectory, params string[] arguments)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string file, string? workingDirectory, params string[] arguments) =>
+        RunAsync(file, workingDirectory, new Dictionary<string, string>(), ToolTimeout, arguments);
+
+    /// <summary>
+    /// Runs the AppHost built beside the tests (<c>dotnet SmartHub.AppHost.dll</c>) with <paramref name="environment"/>
+    /// added; killed after <paramref name="timeout"/>.
+    /// </summary>
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAppHostAsync(IReadOnlyDictionary<string, string> environment, TimeSpan timeout, params string[] arguments) =>
+        RunAsync("dotnet", Path.GetTempPath(), environment, timeout, [Path.Combine(AppContext.BaseDirectory, "SmartHub.AppHost.dll"), .. arguments]);
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(
+        string file, string? workingDirectory, IReadOnlyDictionary<string, string> environment, TimeSpan limit, string[] arguments)
     {
         var start = new ProcessStartInfo(file)
         {
@@ -26,7 +40,12 @@ internal static class ExternalProcess
             start.ArgumentList.Add(argument);
         }
 
-        using var timeout = new CancellationTokenSource(Timeout);
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        using var timeout = new CancellationTokenSource(limit);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
         var stderr = process.StandardError.ReadToEndAsync(timeout.Token);

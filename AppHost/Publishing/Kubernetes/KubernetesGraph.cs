@@ -137,7 +137,8 @@ internal sealed class KubernetesGraph
                 case { } plain:
                     env.SetSetting(name, plain.DefaultValue ?? Placeholder);
                     break;
-                case null when IsSecretName(name):
+                case null when PublishedEnvironment.IsSecretKey(name):
+                    // A credential given as plain configuration (a provider's ApiKey): never copied, the same rule as the manifest's.
                     env.SetOwnSecret(name);
                     break;
                 case null:
@@ -151,11 +152,6 @@ internal sealed class KubernetesGraph
 
     public static string ConnectionStringKey(string resourceName) => $"ConnectionStrings__{resourceName}";
 
-    /// <summary>
-    /// Settings whose value is a credential (<c>Providers__openai__ApiKey</c>; not <c>ApiKeyHeader</c> or
-    /// <c>MaxTokensField</c>): the same rule as the manifest's, so both publishers keep the same keys out of plain files.
-    /// </summary>
-    public static bool IsSecretName(string name) => PublishedEnvironment.IsSecretKey(name);
 
     /// <summary>
     /// The shared Secret's values: each secret parameter (kept from <paramref name="existing"/>, else generated), then

@@ -166,9 +166,10 @@ public sealed class OtlpReceiverTests
         store.Add(request);
 
         Assert.Equal(100, store.SpanCount);
-        Assert.Equal(100, store.Traces(1_000).Count);
-        Assert.DoesNotContain(store.Traces(1_000), t => t[0].Name == "span 0");
-        Assert.Contains(store.Traces(1_000), t => t[0].Name == "span 249");
+        var (traces, matched) = store.TraceSummaries(resource: null, text: null, limit: 1_000);
+        Assert.Equal(100, matched);
+        Assert.DoesNotContain(traces, t => t.Name == "span 0");
+        Assert.Contains(traces, t => t.Name == "span 249");
     }
 
     [Theory]

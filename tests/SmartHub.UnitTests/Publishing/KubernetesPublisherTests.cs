@@ -479,9 +479,9 @@ public sealed class KubernetesPublisherTests(PublishedKubernetesTree tree) : ICl
         try
         {
             await PublishedKubernetesTree.PublishAsync(dir);
-            Assert.Equal(0, (await PublishedKubernetesTree.RunAsync("git", dir, "init", "-q")).ExitCode);
-            Assert.Equal(0, (await PublishedKubernetesTree.RunAsync("git", dir, "add", "-A")).ExitCode);
-            var staged = (await PublishedKubernetesTree.RunAsync("git", dir, "ls-files")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(0, (await ExternalProcess.RunAsync("git", dir, "init", "-q")).ExitCode);
+            Assert.Equal(0, (await ExternalProcess.RunAsync("git", dir, "add", "-A")).ExitCode);
+            var staged = (await ExternalProcess.RunAsync("git", dir, "ls-files")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
             Assert.Contains("base/kustomization.yaml", staged);
             Assert.DoesNotContain(staged, file => file.StartsWith("base/secrets/", StringComparison.Ordinal) || file.EndsWith(".env", StringComparison.Ordinal));
@@ -492,9 +492,9 @@ public sealed class KubernetesPublisherTests(PublishedKubernetesTree tree) : ICl
         }
 
         // This repository: no secrets file is tracked, and a tree published inside it is ignored.
-        var tracked = (await PublishedKubernetesTree.RunAsync("git", PublishedKubernetesTree.Root, "ls-files")).Stdout.Split('\n');
+        var tracked = (await ExternalProcess.RunAsync("git", PublishedKubernetesTree.Root, "ls-files")).Stdout.Split('\n');
         Assert.DoesNotContain(tracked, file => file.Contains("base/secrets/", StringComparison.Ordinal) || file.EndsWith("secrets.env", StringComparison.Ordinal));
-        var ignored = await PublishedKubernetesTree.RunAsync("git", PublishedKubernetesTree.Root, "check-ignore", "-q", "--no-index", "k8s/base/secrets/shared.env");
+        var ignored = await ExternalProcess.RunAsync("git", PublishedKubernetesTree.Root, "check-ignore", "-q", "--no-index", "k8s/base/secrets/shared.env");
         Assert.Equal(0, ignored.ExitCode);
     }
 }

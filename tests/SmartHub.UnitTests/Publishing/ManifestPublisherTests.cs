@@ -395,25 +395,9 @@ public sealed partial class ManifestPublisherTests : IDisposable
 
     private async Task<(int ExitCode, string Output)> RunAppHostAsync(string[] args, Dictionary<string, string> environment)
     {
-        var appHost = Path.Combine(AppContext.BaseDirectory, "SmartHub.AppHost.dll");
-        var start = new ProcessStartInfo("dotnet", [appHost, .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetTempPath(),
-            Environment = { ["SMARTHUB_STATE_DIR"] = StateDirectory },
-        };
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var error = process.StandardError.ReadToEndAsync(timeout.Token);
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output + await error);
+        var (exitCode, stdout, stderr) = await ExternalProcess.RunAppHostAsync(
+            new Dictionary<string, string>(environment) { ["SMARTHUB_STATE_DIR"] = StateDirectory }, TimeSpan.FromSeconds(60), args);
+        return (exitCode, stdout + stderr);
     }
 
     private static void Collect(JsonElement element, List<string> strings)

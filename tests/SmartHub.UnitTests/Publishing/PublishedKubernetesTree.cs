@@ -69,7 +69,7 @@ public sealed class PublishedKubernetesTree : IAsyncLifetime
             ?? throw new Xunit.Sdk.XunitException(
                 "kubectl is not installed: the Kubernetes publisher's tests render the published tree with `kubectl kustomize`. "
                 + "Install kubectl 1.21 or newer (kustomize v4+); ./smarthub.sh setup says how.");
-        var (exitCode, stdout, stderr) = await RunAsync(kubectl, null, "kustomize", directory);
+        var (exitCode, stdout, stderr) = await ExternalProcess.RunAsync(kubectl, null, "kustomize", directory);
         Assert.True(exitCode == 0, $"kubectl kustomize {directory} exited with {exitCode}:\n{stderr}");
         return stdout;
     }
@@ -85,12 +85,10 @@ public sealed class PublishedKubernetesTree : IAsyncLifetime
             throw new Xunit.Sdk.XunitException($"The npm package kubernetes-models is not installed in {dir}/node_modules: run ./smarthub.sh setup (npm ci there).");
         }
 
-        var (exitCode, stdout, stderr) = await RunAsync(node, dir, [Path.Combine(dir, "validate.mjs"), .. files]);
+        var (exitCode, stdout, stderr) = await ExternalProcess.RunAsync(node, dir, [Path.Combine(dir, "validate.mjs"), .. files]);
         return (exitCode, stdout + stderr);
     }
 
-    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string file, string? workingDirectory, params string[] arguments) =>
-        ExternalProcess.RunAsync(file, workingDirectory, arguments);
 
     private static string? FindOnPath(string program) =>
         (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries)
